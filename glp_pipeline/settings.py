@@ -1,0 +1,99 @@
+"""The one settings object of GLP Sync.
+
+Every knob comes from the environment (or a local `.env` file, never committed). Secrets are `SecretStr`
+so that they never show up in a `repr`, a log line or an error message. Read them with `get_settings()`,
+which reads the environment once per process; tests build `Settings(...)` explicitly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SSO_TOKEN_URL = "https://sso.common.cloud.hpe.com/as/token.oauth2"  # noqa: S105 - a URL
+GLOBAL_BASE_URL = "https://global.api.greenlake.hpe.com"
+
+
+def _default_home() -> Path:
+    return platformdirs.user_data_path("glp-sync")
+
+
+class Settings(BaseSettings):
+    """Environment-driven configuration. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- GreenLake credentials and endpoints -------------------------------------------------------
+    glp_client_id: str | None = Field(default=None, description="GreenLake personal API client id.")
+    glp_client_secret: SecretStr | None = Field(default=None, description="GreenLake API client secret.")
+    glp_token_url: str = Field(
+        default=SSO_TOKEN_URL,
+        description="Token endpoint: the SSO issuer or the workspace-scoped "
+        "`/authorization/v2/oauth2/{workspaceId}/token`.",
+    )
+    glp_base_url: str = Field(default=GLOBAL_BASE_URL, description="GreenLake API base URL.")
+
+    # --- Database ---------------------------------------------------------------------------------
+    database_url: SecretStr | None = Field(
+        default=None, description="PostgreSQL URL. Unset: the embedded PostgreSQL under GLP_HOME."
+    )
+    glp_home: Path = Field(
+        default_factory=_default_home,
+        description="Where GLP Sync keeps its local state (embedded PostgreSQL data, dlt working files).",
+    )
+
+    # --- Paging -----------------------------------------------------------------------------------
+    glp_devices_page_size: int = Field(default=2000, ge=1, le=2000)
+    glp_subscriptions_page_size: int = Field(
+        default=50, ge=1, le=200, description="50 in every spec up to 2026-07; 200 since 2026-08."
+    )
+    glp_max_reconcile_attempts: int = Field(
+        default=3, ge=0, description="Full re-reads when the inventory changes under the paging (0: fail at once)."
+    )
+    glp_incremental_lag_seconds: int = Field(
+        default=300, ge=0, description="Incremental runs re-read this window before the last cursor."
+    )
+
+    # --- Pacing (requests per minute per endpoint; GreenLake budgets per workspace) --------------
+    glp_pacing: bool = Field(default=True, description="Keep each endpoint under its published budget.")
+    glp_devices_rpm: int = Field(default=160, ge=1)
+    glp_device_rpm: int = Field(default=40, ge=1, description="GET /devices/v1/devices/{id}.")
+    glp_subscriptions_rpm: int = Field(default=60, ge=1)
+    glp_subscription_rpm: int = Field(
+        default=20, ge=1, description="GET /subscriptions/v1/subscriptions/{id}."
+    )
+
+    # --- Retry and circuit breaker ---------------------------------------------------------------
+    glp_request_timeout_seconds: float = Field(default=60.0, gt=0)
+    glp_max_attempts: int = Field(default=6, ge=1, description="Attempts per request (first try included).")
+    glp_backoff_initial_seconds: float = Field(default=1.0, ge=0)
+    glp_backoff_max_seconds: float = Field(default=60.0, ge=0)
+    glp_breaker_failures: int = Field(
+        default=5, ge=1, description="Consecutive failures that open the breaker."
+    )
+    glp_breaker_reset_seconds: float = Field(default=60.0, ge=0)
+
+    # --- Logging ----------------------------------------------------------------------------------
+    glp_log_level: str = Field(default="INFO")
+
+    @property
+    def has_greenlake_credentials(self) -> bool:
+        return bool(self.glp_client_id and self.glp_client_secret)
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.glp_home / "pgdata"
+
+    @property
+    def dlt_dir(self) -> Path:
+        return self.glp_home / "dlt"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()
