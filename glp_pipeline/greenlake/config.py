@@ -1,0 +1,98 @@
+"""`ClientConfig`: everything a `GreenLakeClient` needs, with the defaults of `glp_pipeline.settings`.
+
+A plain frozen dataclass rather than the Settings object itself, so that tests, benchmarks and the simulator
+demo can build a client without touching the environment. `from_settings` maps one onto the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from glp_pipeline.greenlake.auth import TokenAuthMethod
+from glp_pipeline.greenlake.errors import AuthenticationError
+from glp_pipeline.greenlake.pacing import DEFAULT_BUDGETS, DEFAULT_RPM
+
+if TYPE_CHECKING:
+    from glp_pipeline.settings import Settings
+
+DEVICES_PATH = "/devices/v1/devices"
+SUBSCRIPTIONS_PATH = "/subscriptions/v1/subscriptions"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientConfig:
+    """Connection, credentials and the pacing/retry/breaker/paging knobs of one GreenLake client."""
+
+    base_url: str
+    token_url: str
+    client_id: str
+    client_secret: SecretStr  # a plain str is accepted and wrapped, so it never shows in a repr
+    token_auth_method: TokenAuthMethod = "form"  # noqa: S105 (a method name, not a password)
+    token_scope: str | None = None
+    request_timeout_seconds: float = 60.0
+    # Retries (attempts include the first try).
+    max_attempts: int = 6
+    backoff_initial_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    max_retry_after_seconds: float = 120.0
+    # Circuit breaker.
+    breaker_failures: int = 5
+    breaker_reset_seconds: float = 60.0
+    # Pacing: requests per minute keyed by "METHOD /path/template"; these override DEFAULT_BUDGETS.
+    pacing: bool = True
+    endpoint_rpm: Mapping[str, int] = field(default_factory=dict)
+    default_rpm: int = DEFAULT_RPM
+    # Paging.
+    devices_page_size: int = 2000
+    subscriptions_page_size: int = 50
+    max_reconcile_attempts: int = 3  # full re-reads from offset 0 after the first pass
+    verify_page_boundaries: bool = True  # overlap reads by one item to see shifts (paging.py)
+    user_agent: str = "glp-sync"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.client_secret, SecretStr):
+            object.__setattr__(self, "client_secret", SecretStr(str(self.client_secret)))
+        if not self.client_id or not self.client_secret.get_secret_value():
+            raise AuthenticationError(
+                "GreenLake credentials are not configured: set GLP_CLIENT_ID and GLP_CLIENT_SECRET"
+            )
+        if self.token_auth_method not in ("form", "basic"):
+            raise ValueError(f"token_auth_method must be 'form' or 'basic', not {self.token_auth_method!r}")
+        if self.max_attempts < 1 or self.breaker_failures < 1 or self.max_reconcile_attempts < 0:
+            raise ValueError("max_attempts and breaker_failures must be ≥ 1, max_reconcile_attempts ≥ 0")
+
+    def budgets(self) -> dict[str, int]:
+        """The effective per-endpoint budgets: the published defaults with this config's overrides."""
+        return {**DEFAULT_BUDGETS, **self.endpoint_rpm}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> ClientConfig:
+        """Build from `glp_pipeline.settings.Settings`; keyword overrides win (e.g. `pacing=False`)."""
+        values: dict[str, object] = {
+            "base_url": settings.glp_base_url,
+            "token_url": settings.glp_token_url,
+            "client_id": settings.glp_client_id or "",
+            "client_secret": settings.glp_client_secret or SecretStr(""),
+            "request_timeout_seconds": settings.glp_request_timeout_seconds,
+            "max_attempts": settings.glp_max_attempts,
+            "backoff_initial_seconds": settings.glp_backoff_initial_seconds,
+            "backoff_max_seconds": settings.glp_backoff_max_seconds,
+            "breaker_failures": settings.glp_breaker_failures,
+            "breaker_reset_seconds": settings.glp_breaker_reset_seconds,
+            "pacing": settings.glp_pacing,
+            "endpoint_rpm": {
+                f"GET {DEVICES_PATH}": settings.glp_devices_rpm,
+                f"GET {DEVICES_PATH}/{{id}}": settings.glp_device_rpm,
+                f"GET {SUBSCRIPTIONS_PATH}": settings.glp_subscriptions_rpm,
+                f"GET {SUBSCRIPTIONS_PATH}/{{id}}": settings.glp_subscription_rpm,
+            },
+            "devices_page_size": settings.glp_devices_page_size,
+            "subscriptions_page_size": settings.glp_subscriptions_page_size,
+            "max_reconcile_attempts": settings.glp_max_reconcile_attempts,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
