@@ -1,0 +1,258 @@
+"""One sync run: GreenLake → dlt → `greenlake_raw`, with sync history, counts and optional JSON backups.
+
+This is what `glp sync`, `glp demo` and (later) the Dagster assets call. The rules it keeps:
+
+- Nothing partial lands. The client raises on an incomplete inventory; any exception before dlt has loaded
+  everything drops dlt's pending package, so the next run cannot load half of a failed one, and the raw
+  tables keep the previous data. dlt loads a package in one transaction per table chain.
+- Every run writes sync history (`glp.sync_history`): `running` first, then `success` or `failed` with the
+  error, counts fetched / inserted / updated / removed.
+- Removals are detected on full runs only (an incremental read cannot see what vanished): an object that was
+  live before the run and absent from its complete read is counted as removed; the raw row stays, and its
+  `_glp_synced_at` (older than this full run's start) is what marks it removed downstream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dlt
+from psycopg import sql
+
+from glp_pipeline import history
+from glp_pipeline.backup import JsonArrayWriter
+from glp_pipeline.database import connect, database_url, redact_url
+from glp_pipeline.sources.greenlake import RAW_DATASET, SYNCED_AT_COLUMN, greenlake_source, parse_api_time
+
+if TYPE_CHECKING:
+    from glp_pipeline.greenlake import GreenLakeClient, Page, PagingResult
+    from glp_pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PIPELINE_NAME = "greenlake"
+
+
+class SyncError(RuntimeError):
+    """A sync run failed; nothing it fetched was loaded. The message is meant for a person."""
+
+
+@dataclass
+class _Known:
+    """What the raw table held before the run: updatedAt per id, and which ids were still live."""
+
+    updated_at: dict[str, datetime | None] = field(default_factory=dict)
+    live: set[str] = field(default_factory=set)
+
+
+@dataclass
+class SyncReport:
+    run_id: str
+    mode: str
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, history.ResourceCounts]
+    database: str
+    backups: dict[str, Path] = field(default_factory=dict)
+    stages: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    """dlt's steps (extract, normalize, load) with their start and end, for benchmarks and run metadata."""
+
+
+ProgressCallback = Callable[[str, int, int | None], None]
+
+
+def pipeline_for(settings: Settings, url: str) -> dlt.Pipeline:
+    """The dlt pipeline for a destination. Working state is kept per database so switching DATABASE_URL
+    never applies one database's incremental cursor to another."""
+    tag = hashlib.sha256(redact_url(url).encode()).hexdigest()[:12]
+    pipelines_dir = settings.dlt_dir / tag
+    pipelines_dir.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        pipelines_dir=str(pipelines_dir),
+        destination=dlt.destinations.postgres(credentials=url),
+        dataset_name=RAW_DATASET,
+    )
+
+
+def _known_state(conn, resource: str, last_full: datetime | None) -> _Known:
+    known = _Known()
+    exists = conn.execute("select to_regclass(%s)", (f"{RAW_DATASET}.{resource}",)).fetchone()[0]
+    if exists is None:
+        return known
+    query = sql.SQL("select id, updated_at, {synced} from {table}").format(
+        synced=sql.Identifier(SYNCED_AT_COLUMN), table=sql.Identifier(RAW_DATASET, resource)
+    )
+    for obj_id, updated_at, synced_at in conn.execute(query):
+        known.updated_at[obj_id] = updated_at
+        if last_full is None or (synced_at is not None and synced_at >= last_full):
+            known.live.add(obj_id)
+    return known
+
+
+class _Tally:
+    """Counts a resource's rows as pages stream by; a reconciling re-read starts the count again."""
+
+    def __init__(self, known: _Known, progress: ProgressCallback | None, resource: str) -> None:
+        self.known = known
+        self.progress = progress
+        self.resource = resource
+        self.counts = history.ResourceCounts()
+        self.pass_number = 0
+        self.seen: set[str] = set()
+
+    def on_page(self, page: Page) -> None:
+        if page.reconcile_attempt != self.pass_number:
+            self.pass_number = page.reconcile_attempt
+            self.counts = history.ResourceCounts(reconcile_passes=self.pass_number)
+            self.seen = set()
+        for item in page.items:
+            obj_id = item["id"]
+            if obj_id in self.seen:
+                continue
+            self.seen.add(obj_id)
+            self.counts.fetched += 1
+            if obj_id not in self.known.live:
+                self.counts.inserted += 1
+            elif parse_api_time(item.get("updatedAt")) != self.known.updated_at.get(obj_id):
+                self.counts.updated += 1
+        self.counts.total_reported = page.total
+        if self.progress is not None:
+            self.progress(self.resource, self.counts.fetched, page.total)
+
+    def on_done(self, result: PagingResult, mode: str) -> None:
+        self.counts.complete = bool(result.complete)
+        self.counts.total_reported = result.total
+        self.counts.reconcile_passes = result.reconcile_attempts
+        if mode == "full":
+            self.counts.removed = len(self.known.live - self.seen)
+
+
+def resolve_mode(requested: str, pipeline: dlt.Pipeline, resources: tuple[str, ...], last_full: dict) -> str:
+    """`auto` is incremental once every resource has a cursor and a successful full run, else full."""
+    if requested != "auto":
+        return requested
+    try:
+        state = pipeline.state.get("sources", {}).get("greenlake", {}).get("resources", {})
+    except Exception:  # a pipeline that never ran has no state
+        state = {}
+    for resource in resources:
+        if last_full.get(resource) is None or not state.get(resource, {}).get("updated_at_cursor"):
+            return "full"
+    return "incremental"
+
+
+def run_sync(
+    settings: Settings,
+    client: GreenLakeClient,
+    *,
+    resources: tuple[str, ...] = ("devices", "subscriptions"),
+    mode: str = "auto",
+    trigger: str = "cli",
+    url: str | None = None,
+    backups: dict[str, Path] | None = None,
+    progress: ProgressCallback | None = None,
+) -> SyncReport:
+    """Sync the chosen resources into `greenlake_raw` and record the run in sync history."""
+    url = url or database_url(settings)
+    pipeline = pipeline_for(settings, url)
+    # Pull the last loaded state from the destination first, so `auto` sees the real cursor.
+    try:
+        pipeline.sync_destination()
+    except Exception:  # nothing loaded yet
+        log.debug("no destination state yet", exc_info=True)
+
+    with connect(url, autocommit=True) as conn:
+        history.ensure_schema(conn)
+        last_full = {r: history.last_successful_full_start(conn, r) for r in resources}
+        effective_mode = resolve_mode(mode, pipeline, resources, last_full)
+        run = history.SyncRun(mode=effective_mode, resources=list(resources), trigger=trigger)
+        history.record_start(conn, run)
+        tallies = {r: _Tally(_known_state(conn, r, last_full[r]), progress, r) for r in resources}
+
+    writers = {r: JsonArrayWriter(p) for r, p in (backups or {}).items() if r in resources}
+
+    def on_page(resource: str, page: Page) -> None:
+        tallies[resource].on_page(page)
+        writer = writers.get(resource)
+        if writer is not None:
+            if page.reconcile_attempt and writer.pass_number != page.reconcile_attempt:
+                writer.restart(page.reconcile_attempt)
+            writer.write_many(page.items)
+
+    def on_done(resource: str, result: PagingResult) -> None:
+        tallies[resource].on_done(result, effective_mode)
+
+    source = greenlake_source(
+        client,
+        resources=resources,
+        mode=effective_mode,
+        synced_at=run.started_at,
+        incremental_lag_seconds=settings.glp_incremental_lag_seconds,
+        on_page=on_page,
+        on_done=on_done,
+    )
+    try:
+        info = pipeline.run(source, loader_file_format="csv")
+        info.raise_on_failed_jobs()
+    except BaseException as exc:
+        _discard(pipeline, writers)
+        message = describe_failure(exc)
+        with connect(url, autocommit=True) as conn:
+            for resource in resources:
+                history.record_finish(conn, run, resource, "failed", tallies[resource].counts, message)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise SyncError(message) from exc
+
+    written = {r: w.commit() for r, w in writers.items()}
+    stages = {
+        step.step: (step.started_at, step.finished_at)
+        for step in (pipeline.last_trace.steps if pipeline.last_trace else [])
+        if step.finished_at is not None
+    }
+    with connect(url, autocommit=True) as conn:
+        for resource in resources:
+            history.record_finish(conn, run, resource, "success", tallies[resource].counts)
+    return SyncReport(
+        run_id=str(run.run_id),
+        mode=effective_mode,
+        started_at=run.started_at,
+        finished_at=datetime.now(run.started_at.tzinfo),
+        counts={r: t.counts for r, t in tallies.items()},
+        database=redact_url(url),
+        backups=written,
+        stages=stages,
+    )
+
+
+def _discard(pipeline: dlt.Pipeline, writers: dict[str, JsonArrayWriter]) -> None:
+    for writer in writers.values():
+        writer.abort()
+    try:
+        pipeline.abort_packages()
+    except Exception:
+        log.warning("could not drop dlt's pending packages", exc_info=True)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line a person can act on. dlt wraps the real error (often twice): unwrap to it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "user_message", None) or type(current).__module__.startswith("glp_pipeline"):
+            break
+        nxt = current.__cause__ or current.__context__
+        if nxt is None:
+            break
+        current = nxt
+    current = current or exc
+    text = str(current).strip().splitlines()[0] if str(current).strip() else type(current).__name__
+    return text
