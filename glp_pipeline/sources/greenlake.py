@@ -6,8 +6,10 @@ Plain dlt, runnable without Dagster (Dagster wraps it later). Design choices:
   inventory changes under it) and raises rather than hand over a partial inventory.
 - `max_table_nesting=0`: nested objects (`application`, `location`, `warranty`, `tags`, the `subscription`
   reference list, ...) land as `jsonb` columns. Free-form `tags` therefore never become one column per key,
-  and every documented field stays rebuildable by dbt. Top-level fields are declared with types so that a
-  field that happens to be null in every row of a load still has its column.
+  and every documented field stays rebuildable by dbt. Top-level fields are declared so that a field that
+  happens to be null in every row of a load still has its column. Raw stays raw: the API's timestamps and
+  its string quantities are kept as the exact strings it sent (dbt's staging casts them), so an odd value
+  is data, not a load error; only our own `_glp_synced_at` is a `timestamptz`.
 - Pages are spooled to a temporary file and handed to dlt only once the client has completed a consistent
   pass, so a re-read (the inventory changed under the paging) never loads rows from an abandoned pass.
   Memory stays flat however big the workspace is.
@@ -72,6 +74,9 @@ DEVICE_COLUMNS = _cols(
         "billingAccountName",
         "billingTier",
         "subscriptionCategory",
+        "createdAt",
+        "updatedAt",
+        "manufacturedDate",
     ],
     boolean=["archived", "isFlex"],
     json=[
@@ -84,7 +89,7 @@ DEVICE_COLUMNS = _cols(
         "warranty",
         "contact",
     ],
-    ts=["createdAt", "updatedAt", "manufacturedDate", SYNCED_AT_COLUMN],
+    ts=[SYNCED_AT_COLUMN],
 )
 
 SUBSCRIPTION_COLUMNS = _cols(
@@ -104,10 +109,14 @@ SUBSCRIPTION_COLUMNS = _cols(
         "quote",
         "po",
         "resellerPo",
+        "startTime",
+        "endTime",
+        "createdAt",
+        "updatedAt",
     ],
     boolean=["isEval"],
     json=["tags"],
-    ts=["startTime", "endTime", "createdAt", "updatedAt", SYNCED_AT_COLUMN],
+    ts=[SYNCED_AT_COLUMN],
 )
 
 for _columns in (DEVICE_COLUMNS, SUBSCRIPTION_COLUMNS):
@@ -199,7 +208,7 @@ def _read(
                 on_page(resource, page)
         if on_done is not None:
             on_done(resource, pages.result)
-        stamp = iso_utc(synced_at)
+        stamp = synced_at
         newest = parse_api_time(cursor)
         seen: set[str] = set()
         for batch in spool.batches():

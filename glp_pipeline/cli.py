@@ -1,0 +1,455 @@
+"""`glp`: the command line of GLP Sync. Thin commands over the package; no business logic here.
+
+Errors a person can fix (bad credentials, unreachable API, bad filter, database down) end the command with
+one red line on stderr and exit code 1; nothing is written in that case.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import SecretStr
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from glp_pipeline.settings import Settings, get_settings
+
+app = typer.Typer(
+    name="glp",
+    help="GLP Sync: keep an HPE GreenLake inventory in PostgreSQL.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(
+    help="The embedded PostgreSQL (used when DATABASE_URL is not set).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _friendly_errors() -> Iterator[None]:
+    """Turn the errors a person can act on into one line and a non-zero exit."""
+    from glp_pipeline.database import DatabaseError
+    from glp_pipeline.greenlake.errors import GreenLakeError
+    from glp_pipeline.sync import SyncError
+
+    try:
+        yield
+    except (GreenLakeError, DatabaseError, SyncError) as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted; nothing from this run was loaded", code=130) from None
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.glp_log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _require_credentials(settings: Settings) -> None:
+    if not settings.has_greenlake_credentials:
+        raise _fail(
+            "GLP_CLIENT_ID and GLP_CLIENT_SECRET are not set. Put your GreenLake API client's credentials in "
+            "the environment (see .env.example), or run `glp demo` to try GLP Sync on the built-in simulator."
+        )
+
+
+class _ProgressDisplay:
+    """A progress bar per resource on stderr (quiet when not a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description:<14}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=not enabled,
+            transient=False,
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> _ProgressDisplay:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, resource: str, fetched: int, total: int | None) -> None:
+        if resource not in self.tasks:
+            self.tasks[resource] = self.progress.add_task(resource, total=total)
+        self.progress.update(self.tasks[resource], completed=fetched, total=total)
+
+
+def _print_report(report, elapsed: float) -> None:
+    table = Table(title=f"{report.mode} sync into {report.database} ({elapsed:.1f} s)")
+    for column in ("resource", "fetched", "inserted", "updated", "removed", "GreenLake total", "complete"):
+        table.add_column(column, justify="left" if column == "resource" else "right")
+    for resource, c in report.counts.items():
+        complete = "yes" if c.complete else ("unverified" if c.total_reported is None else "no")
+        table.add_row(
+            resource,
+            str(c.fetched),
+            str(c.inserted),
+            str(c.updated),
+            str(c.removed),
+            "-" if c.total_reported is None else str(c.total_reported),
+            complete,
+        )
+    console.print(table)
+    for resource, path in report.backups.items():
+        console.print(f"backup of {resource}: {path}")
+
+
+def _resources(devices: bool, subscriptions: bool) -> tuple[str, ...]:
+    if devices == subscriptions:  # neither flag (or both) means both
+        return ("devices", "subscriptions")
+    return ("devices",) if devices else ("subscriptions",)
+
+
+@app.command()
+def sync(
+    devices: Annotated[
+        bool, typer.Option("--devices", help="Sync devices only (with --subscriptions: both).")
+    ] = False,
+    subscriptions: Annotated[bool, typer.Option("--subscriptions", help="Sync subscriptions only.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Read everything; detects removals.")] = False,
+    incremental: Annotated[
+        bool, typer.Option("--incremental", help="Only what changed since the last run.")
+    ] = False,
+    json_only: Annotated[bool, typer.Option("--json-only", help="Write JSON files; no database.")] = False,
+    output_dir: Annotated[
+        Path, typer.Option(help="Where --json-only writes devices.json/subscriptions.json.")
+    ] = Path("."),
+    backup: Annotated[
+        Path | None, typer.Option("--backup", help="Also write the devices to this JSON file.")
+    ] = None,
+    subscription_backup: Annotated[
+        Path | None,
+        typer.Option("--subscription-backup", help="Also write the subscriptions to this JSON file."),
+    ] = None,
+    api_filter: Annotated[
+        str | None,
+        typer.Option(
+            "--filter", help="GreenLake filter for --json-only exports, e.g. \"deviceType eq 'IAP'\"."
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Sync GreenLake devices and subscriptions into PostgreSQL (incremental once a full run exists)."""
+    from glp_pipeline.backup import export_inventory
+    from glp_pipeline.greenlake import GreenLakeClient
+    from glp_pipeline.sync import run_sync
+
+    if full and incremental:
+        raise _fail("choose one of --full and --incremental", code=2)
+    if api_filter and not json_only:
+        raise _fail(
+            "--filter works only with --json-only: a filtered read stored in the database would make every "
+            "device outside the filter look removed",
+            code=2,
+        )
+    settings = get_settings()
+    _setup_logging(settings)
+    _require_credentials(settings)
+    resources = _resources(devices, subscriptions)
+    started = time.monotonic()
+    with (
+        _friendly_errors(),
+        GreenLakeClient.from_settings(settings) as client,
+        _ProgressDisplay(not quiet and err_console.is_terminal) as progress,
+    ):
+        if json_only:
+            targets = {r: output_dir / f"{r}.json" for r in resources}
+            counts = export_inventory(client, targets, progress, api_filter=api_filter)
+            for resource, count in counts.items():
+                console.print(f"{resource}: {count} written to {targets[resource]}")
+            return
+        backups = {}
+        if backup is not None:
+            backups["devices"] = backup
+        if subscription_backup is not None:
+            backups["subscriptions"] = subscription_backup
+        mode = "full" if full else "incremental" if incremental else "auto"
+        report = run_sync(
+            settings, client, resources=resources, mode=mode, backups=backups, progress=progress
+        )
+    _print_report(report, time.monotonic() - started)
+
+
+@app.command()
+def expiring(
+    days: Annotated[int, typer.Option(min=0, help="Subscriptions ending within this many days.")] = 90,
+    include_ended: Annotated[bool, typer.Option(help="Also list subscriptions that already ended.")] = False,
+) -> None:
+    """List subscriptions that end within N days, straight from the API (no database)."""
+    from glp_pipeline.greenlake import GreenLakeClient
+    from glp_pipeline.sources.greenlake import iso_utc, parse_api_time
+
+    settings = get_settings()
+    _setup_logging(settings)
+    _require_credentials(settings)
+    now = datetime.now(UTC)
+    until = now + timedelta(days=days)
+    api_filter = f"endTime le '{iso_utc(until)}'"
+    if not include_ended:
+        api_filter += f" and endTime ge '{iso_utc(now)}'"
+    by_id: dict[str, dict] = {}
+    with _friendly_errors(), GreenLakeClient.from_settings(settings) as client:
+        for page in client.list_subscriptions(filter=api_filter, sort="endTime asc"):
+            if page.reconcile_attempt and page.offset == 0:
+                by_id.clear()  # the client is re-reading a list that changed under it
+            by_id.update((s["id"], s) for s in page.items)
+    rows = sorted(by_id.values(), key=lambda s: s.get("endTime") or "")
+    table = Table(title=f"Subscriptions ending by {until:%Y-%m-%d} ({len(rows)})")
+    for column in ("key", "type", "tier", "status", "quantity", "available", "ends", "days left"):
+        table.add_column(column)
+    for s in rows:
+        end = parse_api_time(s.get("endTime"))
+        left = "-" if end is None else str((end - now).days)
+        table.add_row(
+            str(s.get("key")),
+            str(s.get("subscriptionType")),
+            str(s.get("tier")),
+            str(s.get("subscriptionStatus")),
+            str(s.get("quantity")),
+            str(s.get("availableQuantity")),
+            "-" if end is None else f"{end:%Y-%m-%d}",
+            left,
+        )
+    console.print(table)
+
+
+@app.command()
+def simulate(
+    devices: Annotated[int, typer.Option(min=0, help="Devices in the simulated workspace.")] = 1000,
+    subscriptions: Annotated[
+        int, typer.Option(min=0, help="Subscriptions in the simulated workspace.")
+    ] = 200,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8400,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    client_id: Annotated[str, typer.Option(help="Client id the simulator accepts.")] = "glp-sim-client",
+    client_secret: Annotated[
+        str, typer.Option(help="Client secret the simulator accepts.")
+    ] = "glp-sim-secret",  # noqa: S107 - the simulator's demo credential
+    seed: Annotated[int, typer.Option(help="Seed of the deterministic data.")] = 42,
+    token_ttl: Annotated[int, typer.Option(help="Token lifetime (expires_in) in seconds.")] = 900,
+    subscriptions_max_limit: Annotated[
+        int, typer.Option(help="Subscriptions page maximum (50 or 200).")
+    ] = 50,
+    cap_limit: Annotated[
+        bool, typer.Option(help="Silently cap an over-large limit instead of a 400.")
+    ] = False,
+    rate_limits: Annotated[bool, typer.Option(help="Enforce the per-endpoint rate limits.")] = True,
+    retry_after: Annotated[bool, typer.Option(help="Send Retry-After on 429 responses.")] = False,
+) -> None:
+    """Run the GreenLake simulator (token, devices and subscriptions APIs) until Ctrl-C."""
+    from glp_pipeline.simulator import SimulatorConfig
+    from glp_pipeline.simulator.server import run_forever
+
+    config = SimulatorConfig(
+        devices=devices,
+        subscriptions=subscriptions,
+        seed=seed,
+        client_id=client_id,
+        client_secret=client_secret,
+        token_ttl_seconds=token_ttl,
+        subscriptions_max_limit=subscriptions_max_limit,
+        limit_out_of_range="cap" if cap_limit else "reject",
+        rate_limits=rate_limits,
+        retry_after=retry_after,
+    )
+    run_forever(config, host, port)
+
+
+@app.command()
+def demo(
+    devices: Annotated[
+        int, typer.Option(min=1, help="Simulated devices (ignored with real credentials).")
+    ] = 5000,
+    subscriptions: Annotated[int, typer.Option(min=1, help="Simulated subscriptions.")] = 1000,
+) -> None:
+    """The main job: sync GreenLake (or, without credentials, the built-in simulator) into PostgreSQL."""
+    from glp_pipeline.database import database_url, redact_url
+    from glp_pipeline.greenlake import GreenLakeClient
+    from glp_pipeline.sync import run_sync
+
+    settings = get_settings()
+    _setup_logging(settings)
+    started = time.monotonic()
+    with _friendly_errors():
+        url = database_url(settings)
+        where = "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.pgdata_dir}"
+        console.print(f"database: {where}")
+        with (
+            _greenlake_for_demo(settings, devices, subscriptions) as demo_settings,
+            GreenLakeClient.from_settings(demo_settings) as client,
+            _ProgressDisplay(err_console.is_terminal) as progress,
+        ):
+            report = run_sync(demo_settings, client, mode="full", trigger="demo", url=url, progress=progress)
+        _print_report(report, time.monotonic() - started)
+        _print_raw_summary(url)
+    console.print(
+        f"\nThe data is in {redact_url(url)} (schemas greenlake_raw, glp).\n"
+        "Connection URL: `glp db url`.  Stop the embedded PostgreSQL: `glp db stop`.",
+        highlight=False,
+    )
+
+
+@contextmanager
+def _greenlake_for_demo(settings: Settings, devices: int, subscriptions: int) -> Iterator[Settings]:
+    """Real GreenLake when credentials are set; otherwise the simulator, reached exactly like GreenLake."""
+    if settings.has_greenlake_credentials:
+        console.print(f"GreenLake: {settings.glp_base_url}")
+        yield settings
+        return
+    from glp_pipeline.simulator import GreenLakeSimulator, SimulatorConfig
+
+    config = SimulatorConfig(devices=devices, subscriptions=subscriptions)
+    sim = GreenLakeSimulator(config)
+    with sim.serve(host="127.0.0.1", port=0) as server:
+        console.print(
+            f"GreenLake: no GLP_CLIENT_ID/GLP_CLIENT_SECRET set, using the simulator at {server.base_url}"
+        )
+        yield settings.model_copy(
+            update={
+                "glp_base_url": server.base_url,
+                "glp_token_url": server.token_url,
+                "glp_client_id": config.client_id,
+                "glp_client_secret": SecretStr(config.client_secret),
+            }
+        )
+
+
+def _print_raw_summary(url: str) -> None:
+    from glp_pipeline.database import connect
+
+    with connect(url) as conn:
+        rows = conn.execute(
+            "select coalesce(device_type, '(none)'), count(*) from greenlake_raw.devices"
+            " group by 1 order by 2 desc limit 8"
+        ).fetchall()
+    table = Table(title="greenlake_raw.devices by device type")
+    table.add_column("device_type")
+    table.add_column("devices", justify="right")
+    for device_type, count in rows:
+        table.add_row(device_type, str(count))
+    console.print(table)
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded PostgreSQL (initialising it the first time) and print its URL."""
+    from glp_pipeline.database import EmbeddedPostgres
+
+    settings = get_settings()
+    with _friendly_errors():
+        console.print(EmbeddedPostgres(settings.pgdata_dir).start(), highlight=False)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (fast shutdown)."""
+    from glp_pipeline.database import EmbeddedPostgres
+
+    settings = get_settings()
+    stopped = EmbeddedPostgres(settings.pgdata_dir).stop()
+    console.print("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the embedded PostgreSQL runs, and where."""
+    from glp_pipeline.database import EmbeddedPostgres, redact_url
+
+    settings = get_settings()
+    if settings.database_url is not None:
+        console.print(f"DATABASE_URL is set: {redact_url(settings.database_url.get_secret_value())}")
+    st = EmbeddedPostgres(settings.pgdata_dir).status()
+    state = f"running (pid {st.pid}, socket in {st.socket_dir})" if st.running else "not running"
+    console.print(f"embedded PostgreSQL in {st.pgdata}: {state}", highlight=False, soft_wrap=True)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL GLP Sync uses, starting the embedded server if needed.
+
+    A DATABASE_URL's password is masked; the embedded server's URL is printed whole (its password is a
+    placeholder: the server only listens on a local socket with trust authentication)."""
+    from glp_pipeline.database import database_url, redact_url
+
+    settings = get_settings()
+    with _friendly_errors():
+        url = database_url(settings)
+    console.print(redact_url(url) if settings.database_url else url, highlight=False, soft_wrap=True)
+
+
+@app.command("history")
+def show_history(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
+    """Recent sync runs from the sync history table."""
+    from glp_pipeline import history as sync_history
+    from glp_pipeline.database import connect, database_url
+
+    settings = get_settings()
+    with _friendly_errors():
+        url = database_url(settings)
+        with connect(url) as conn:
+            runs = sync_history.recent_runs(conn, limit)
+    table = Table(title="Sync history")
+    for column in (
+        "started",
+        "resource",
+        "mode",
+        "trigger",
+        "status",
+        "fetched",
+        "ins",
+        "upd",
+        "rem",
+        "error",
+    ):
+        table.add_column(column)
+    for r in runs:
+        table.add_row(
+            f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
+            r["resource"],
+            r["mode"],
+            r["trigger"],
+            r["status"],
+            str(r["fetched"]),
+            str(r["inserted"]),
+            str(r["updated"]),
+            str(r["removed"]),
+            r["error_message"] or "",
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,208 @@
+"""The `glp` command line, run as a user would, against the simulator and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from glp_pipeline.cli import app
+from glp_pipeline.settings import get_settings
+from glp_pipeline.sources.greenlake import parse_api_time
+
+
+@pytest.fixture
+def glp(tmp_path: Path):
+    """Run `glp ...` with an environment like a user's shell (plus what the test adds)."""
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict[str, str] | None = None):
+        get_settings.cache_clear()
+        base = {
+            "GLP_HOME": str(tmp_path / "home"),
+            "GLP_BACKOFF_INITIAL_SECONDS": "0.01",
+            "GLP_BACKOFF_MAX_SECONDS": "0.02",
+            "GLP_MAX_ATTEMPTS": "2",
+        }
+        return runner.invoke(app, list(args), env=base | (env or {}))
+
+    return invoke
+
+
+def _greenlake_env(sim, server, **extra) -> dict[str, str]:
+    return {
+        "GLP_BASE_URL": server.base_url,
+        "GLP_TOKEN_URL": server.token_url,
+        "GLP_CLIENT_ID": sim.config.client_id,
+        "GLP_CLIENT_SECRET": sim.config.client_secret,
+        **extra,
+    }
+
+
+def _schemas(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute("select nspname from pg_namespace")}
+
+
+def test_sync_loads_the_database_and_prints_counts(glp, make_simulator, database_url):
+    sim, server = make_simulator(devices=250, subscriptions=60)
+    result = glp("sync", "--full", env=_greenlake_env(sim, server, DATABASE_URL=database_url))
+    assert result.exit_code == 0, result.output
+    assert "250" in result.output and "60" in result.output
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("select count(*) from greenlake_raw.devices").fetchone()[0] == 250
+        assert conn.execute("select count(*) from greenlake_raw.subscriptions").fetchone()[0] == 60
+
+
+def test_sync_one_resource(glp, make_simulator, database_url):
+    sim, server = make_simulator(devices=50, subscriptions=40)
+    result = glp("sync", "--subscriptions", env=_greenlake_env(sim, server, DATABASE_URL=database_url))
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("select to_regclass('greenlake_raw.devices')").fetchone()[0] is None
+        assert conn.execute("select count(*) from greenlake_raw.subscriptions").fetchone()[0] == 40
+
+
+def test_bad_credentials_one_line_nonzero_exit_nothing_written(glp, make_simulator, database_url):
+    sim, server = make_simulator(devices=50, subscriptions=10)
+    env = _greenlake_env(sim, server, DATABASE_URL=database_url, GLP_CLIENT_SECRET="wrong-secret-value")
+    result = glp("sync", "--full", env=env)
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "GLP_CLIENT_SECRET" in lines[0], result.output
+    assert "wrong-secret-value" not in result.output
+    assert "greenlake_raw" not in _schemas(database_url)
+
+
+def test_missing_credentials_points_to_demo(glp):
+    result = glp("sync")
+    assert result.exit_code == 1
+    assert "GLP_CLIENT_ID" in result.output and "glp demo" in result.output
+
+
+def test_unreachable_api_is_one_clear_line(glp, make_simulator, database_url):
+    sim, server = make_simulator(devices=5, subscriptions=5)
+    env = _greenlake_env(sim, server, DATABASE_URL=database_url, GLP_BASE_URL="http://127.0.0.1:9")
+    result = glp("sync", "--full", env=env)
+    assert result.exit_code == 1
+    assert "127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output
+    assert "greenlake_raw" not in _schemas(database_url)
+
+
+def test_unreachable_database_is_one_clear_line(glp, make_simulator):
+    sim, server = make_simulator(devices=5, subscriptions=5)
+    env = _greenlake_env(sim, server, DATABASE_URL="postgresql://glp:hunter2-secret@127.0.0.1:9/glp")
+    result = glp("sync", env=env)
+    assert result.exit_code == 1
+    assert "DATABASE_URL" in result.output
+    assert "hunter2-secret" not in result.output
+
+
+def test_json_only_writes_files_and_no_database(glp, make_simulator, tmp_path):
+    sim, server = make_simulator(devices=120, subscriptions=35)
+    out = tmp_path / "export"
+    result = glp("sync", "--json-only", "--output-dir", str(out), env=_greenlake_env(sim, server))
+    assert result.exit_code == 0, result.output
+    devices = json.loads((out / "devices.json").read_text())
+    subscriptions = json.loads((out / "subscriptions.json").read_text())
+    assert devices == sim.devices()
+    assert sorted(s["id"] for s in subscriptions) == sorted(s["id"] for s in sim.subscriptions())
+    assert not (tmp_path / "home" / "pgdata").exists(), "--json-only must not start a database"
+
+
+def test_json_only_with_a_bad_filter_writes_nothing(glp, make_simulator, tmp_path):
+    sim, server = make_simulator(devices=20, subscriptions=5)
+    out = tmp_path / "export"
+    result = glp(
+        "sync",
+        "--json-only",
+        "--devices",
+        "--output-dir",
+        str(out),
+        "--filter",
+        "serialNumber eqq 'X'",
+        env=_greenlake_env(sim, server),
+    )
+    assert result.exit_code == 1
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1, result.output
+    assert "filter" in result.output.lower()
+    assert not list(out.glob("*.json")) if out.exists() else True
+
+
+def test_json_only_with_a_filter(glp, make_simulator, tmp_path):
+    sim, server = make_simulator(devices=200, subscriptions=5)
+    out = tmp_path / "export"
+    result = glp(
+        "sync",
+        "--json-only",
+        "--devices",
+        "--output-dir",
+        str(out),
+        "--filter",
+        "deviceType eq 'SWITCH'",
+        env=_greenlake_env(sim, server),
+    )
+    assert result.exit_code == 0, result.output
+    exported = json.loads((out / "devices.json").read_text())
+    expected = [d["id"] for d in sim.devices() if d["deviceType"] == "SWITCH"]
+    assert expected and sorted(d["id"] for d in exported) == sorted(expected)
+
+
+def test_backups_written_beside_a_database_sync(glp, make_simulator, database_url, tmp_path):
+    sim, server = make_simulator(devices=80, subscriptions=25)
+    dev_file, sub_file = tmp_path / "b" / "devices.json", tmp_path / "b" / "subs.json"
+    result = glp(
+        "sync",
+        "--full",
+        "--backup",
+        str(dev_file),
+        "--subscription-backup",
+        str(sub_file),
+        env=_greenlake_env(sim, server, DATABASE_URL=database_url),
+    )
+    assert result.exit_code == 0, result.output
+    assert {d["id"] for d in json.loads(dev_file.read_text())} == {d["id"] for d in sim.devices()}
+    assert len(json.loads(sub_file.read_text())) == 25
+
+
+def test_expiring_lists_subscriptions_ending_within_n_days(glp, make_simulator):
+    sim, server = make_simulator(devices=10, subscriptions=150)
+    result = glp("expiring", "--days", "60", env=_greenlake_env(sim, server, COLUMNS="250"))
+    assert result.exit_code == 0, result.output
+    now = datetime.now(UTC)
+    expected = {
+        s["key"]
+        for s in sim.subscriptions()
+        if (end := parse_api_time(s["endTime"])) is not None and now <= end <= now + timedelta(days=60)
+    }
+    assert expected, "the simulator should have subscriptions ending within 60 days"
+    for key in expected:
+        assert key in result.output
+    later = [s["key"] for s in sim.subscriptions() if parse_api_time(s["endTime"]) > now + timedelta(days=61)]
+    assert not [k for k in later if k in result.output]
+
+
+def test_demo_runs_on_the_embedded_postgres_and_the_simulator(glp, tmp_path):
+    result = glp("demo", "--devices", "300", "--subscriptions", "60", env={"COLUMNS": "200"})
+    try:
+        assert result.exit_code == 0, result.output
+        assert "simulator" in result.output
+        assert "300" in result.output
+        status = glp("db", "status")
+        assert "running" in status.output and "not running" not in status.output
+        url = glp("db", "url").output.strip()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select count(*) from greenlake_raw.devices").fetchone()[0] == 300
+            assert (
+                conn.execute("select count(*) from glp.sync_history where trigger = 'demo'").fetchone()[0]
+                == 2
+            )
+    finally:
+        stopped = glp("db", "stop")
+    assert "stopped" in stopped.output
+    assert "not running" in glp("db", "status").output
