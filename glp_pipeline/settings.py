@@ -52,7 +52,9 @@ class Settings(BaseSettings):
         default=50, ge=1, le=200, description="50 in every spec up to 2026-07; 200 since 2026-08."
     )
     glp_max_reconcile_attempts: int = Field(
-        default=3, ge=0, description="Full re-reads when the inventory changes under the paging (0: fail at once)."
+        default=3,
+        ge=0,
+        description="Full re-reads when the inventory changes under the paging (0: fail at once).",
     )
     glp_incremental_lag_seconds: int = Field(
         default=300, ge=0, description="Incremental runs re-read this window before the last cursor."
