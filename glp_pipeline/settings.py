@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     glp_breaker_reset_seconds: float = Field(default=60.0, ge=0)
 
     # --- Logging ----------------------------------------------------------------------------------
-    glp_log_level: str = Field(default="INFO")
+    glp_log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
 
     @property
     def has_greenlake_credentials(self) -> bool:
