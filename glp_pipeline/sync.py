@@ -168,13 +168,14 @@ def run_sync(
     """Sync the chosen resources into `greenlake_raw` and record the run in sync history."""
     url = url or database_url(settings)
     pipeline = pipeline_for(settings, url)
-    # Pull the last loaded state from the destination first, so `auto` sees the real cursor.
-    try:
-        pipeline.sync_destination()
-    except Exception:  # nothing loaded yet
-        log.debug("no destination state yet", exc_info=True)
 
-    with connect(url, autocommit=True) as conn:
+    with connect(url, autocommit=True) as conn:  # fails fast, with a clear message, if the database is down
+        # Pull the last loaded state from the destination, so `auto` sees the real incremental cursor even
+        # when the local dlt working directory is new.
+        try:
+            pipeline.sync_destination()
+        except Exception:  # nothing loaded yet
+            log.debug("no destination state yet", exc_info=True)
         history.ensure_schema(conn)
         last_full = {r: history.last_successful_full_start(conn, r) for r in resources}
         effective_mode = resolve_mode(mode, pipeline, resources, last_full)

@@ -10,71 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from glp_pipeline.greenlake import fields as api_fields
+
 from .odata import FieldSpec, FilterError, Kind
 
 S, N, B, T = Kind.STRING, Kind.NUMBER, Kind.BOOLEAN, Kind.TIMESTAMP
 
-DEVICE_FIELDS: tuple[str, ...] = (
-    "id",
-    "type",
-    "serialNumber",
-    "partNumber",
-    "macAddress",
-    "deviceType",
-    "category",
-    "model",
-    "region",
-    "deviceName",
-    "secondaryName",
-    "assignedState",
-    "archived",
-    "application",
-    "subscription",
-    "tags",
-    "location",
-    "dedicatedPlatformWorkspace",
-    "tenantWorkspaceId",
-    "inUseWorkspace",
-    "management",
-    "ownership",
-    "source",
-    "make",
-    "manufacturedDate",
-    "isFlex",
-    "billingAccountId",
-    "billingAccountName",
-    "billingTier",
-    "subscriptionCategory",
-    "warranty",
-    "contact",
-    "createdAt",
-    "updatedAt",
-)
-
-SUBSCRIPTION_FIELDS: tuple[str, ...] = (
-    "id",
-    "type",
-    "key",
-    "subscriptionType",
-    "subscriptionStatus",
-    "quantity",
-    "availableQuantity",
-    "sku",
-    "skuDescription",
-    "startTime",
-    "endTime",
-    "tier",
-    "tierDescription",
-    "productType",
-    "isEval",
-    "contract",
-    "quote",
-    "po",
-    "resellerPo",
-    "tags",
-    "createdAt",
-    "updatedAt",
-)
+DEVICE_FIELDS: tuple[str, ...] = tuple(api_fields.DEVICE_FIELDS)
+SUBSCRIPTION_FIELDS: tuple[str, ...] = tuple(api_fields.SUBSCRIPTION_FIELDS)
 
 
 def _path(*keys: str) -> Callable[[dict[str, Any]], Any]:

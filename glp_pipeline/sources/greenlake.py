@@ -32,6 +32,8 @@ import dlt
 import orjson
 from dlt.common.schema.typing import TColumnSchema
 
+from glp_pipeline.greenlake.fields import DEVICE_FIELDS, SUBSCRIPTION_FIELDS
+
 if TYPE_CHECKING:
     from glp_pipeline.greenlake import GreenLakeClient, Page, PagingResult
 
@@ -44,84 +46,23 @@ PageCallback = Callable[[str, "Page"], None]
 DoneCallback = Callable[[str, "PagingResult"], None]
 
 
-def _cols(text: list[str], boolean: list[str] = (), json: list[str] = (), ts: list[str] = ()) -> dict:
-    columns: dict[str, TColumnSchema] = {}
-    for names, data_type in ((text, "text"), (boolean, "bool"), (json, "json"), (ts, "timestamp")):
-        for name in names:
-            columns[name] = {"data_type": data_type, "nullable": True}
+# Raw stays raw: strings and timestamps as the exact text the API sent, booleans as booleans, objects and
+# lists as jsonb. Only our own sync stamp is typed.
+_RAW_TYPES = {"string": "text", "timestamp": "text", "boolean": "bool", "object": "json", "array": "json"}
+
+
+def _columns(fields: dict[str, str]) -> dict[str, TColumnSchema]:
+    columns: dict[str, TColumnSchema] = {
+        name: {"data_type": _RAW_TYPES[kind], "nullable": True} for name, kind in fields.items()
+    }
+    columns["id"] = {"data_type": "text", "nullable": False, "primary_key": True}
+    columns["updatedAt"]["dedup_sort"] = "desc"
+    columns[SYNCED_AT_COLUMN] = {"data_type": "timestamp", "nullable": True}
     return columns
 
 
-DEVICE_COLUMNS = _cols(
-    text=[
-        "type",
-        "serialNumber",
-        "partNumber",
-        "macAddress",
-        "deviceType",
-        "category",
-        "model",
-        "region",
-        "deviceName",
-        "secondaryName",
-        "assignedState",
-        "tenantWorkspaceId",
-        "management",
-        "ownership",
-        "source",
-        "make",
-        "billingAccountId",
-        "billingAccountName",
-        "billingTier",
-        "subscriptionCategory",
-        "createdAt",
-        "updatedAt",
-        "manufacturedDate",
-    ],
-    boolean=["archived", "isFlex"],
-    json=[
-        "application",
-        "subscription",
-        "tags",
-        "location",
-        "dedicatedPlatformWorkspace",
-        "inUseWorkspace",
-        "warranty",
-        "contact",
-    ],
-    ts=[SYNCED_AT_COLUMN],
-)
-
-SUBSCRIPTION_COLUMNS = _cols(
-    text=[
-        "type",
-        "key",
-        "subscriptionType",
-        "subscriptionStatus",
-        "quantity",
-        "availableQuantity",
-        "sku",
-        "skuDescription",
-        "tier",
-        "tierDescription",
-        "productType",
-        "contract",
-        "quote",
-        "po",
-        "resellerPo",
-        "startTime",
-        "endTime",
-        "createdAt",
-        "updatedAt",
-    ],
-    boolean=["isEval"],
-    json=["tags"],
-    ts=[SYNCED_AT_COLUMN],
-)
-
-for _columns in (DEVICE_COLUMNS, SUBSCRIPTION_COLUMNS):
-    _columns["id"] = {"data_type": "text", "nullable": False, "primary_key": True}
-    _columns["updatedAt"]["dedup_sort"] = "desc"
+DEVICE_COLUMNS = _columns(DEVICE_FIELDS)
+SUBSCRIPTION_COLUMNS = _columns(SUBSCRIPTION_FIELDS)
 
 
 def iso_utc(moment: datetime) -> str:
