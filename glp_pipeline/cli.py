@@ -54,10 +54,11 @@ def _friendly_errors() -> Iterator[None]:
     from glp_pipeline.database import DatabaseError
     from glp_pipeline.greenlake.errors import GreenLakeError
     from glp_pipeline.sync import SyncError
+    from glp_pipeline.transform import TransformError
 
     try:
         yield
-    except (GreenLakeError, DatabaseError, SyncError) as exc:
+    except (GreenLakeError, DatabaseError, SyncError, TransformError) as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; nothing from this run was loaded", code=130) from None
@@ -332,6 +333,7 @@ def demo(
     from glp_pipeline.database import database_url
     from glp_pipeline.greenlake import GreenLakeClient
     from glp_pipeline.sync import run_sync
+    from glp_pipeline.transform import build
 
     settings = get_settings()
     _setup_logging(settings)
@@ -347,9 +349,13 @@ def demo(
         ):
             report = run_sync(demo_settings, client, mode="full", trigger="demo", url=url, progress=progress)
         _print_report(report, time.monotonic() - started)
-        _print_raw_summary(url)
+        build_report = build(demo_settings, url=url)
+        _print_build(build_report)
+        _print_marts_summary(url)
     console.print(
-        "\nRaw data: schema greenlake_raw (devices, subscriptions); sync history: glp.sync_history."
+        "\nModelled data: schemas marts (devices, subscriptions, device_subscriptions, device_tags, "
+        "subscription_tags) and reporting (views); raw: greenlake_raw; sync history: glp.sync_history.",
+        highlight=False,
     )
     if settings.database_url is None:
         console.print(
@@ -383,20 +389,69 @@ def _greenlake_for_demo(settings: Settings, devices: int, subscriptions: int) ->
         )
 
 
-def _print_raw_summary(url: str) -> None:
+def _print_marts_summary(url: str) -> None:
     from glp_pipeline.database import connect
 
     with connect(url) as conn:
         rows = conn.execute(
-            "select coalesce(device_type, '(none)'), count(*) from greenlake_raw.devices"
-            " group by 1 order by 2 desc limit 8"
+            "select device_type, sum(total_devices), sum(assigned_devices), sum(unassigned_devices)"
+            " from reporting.device_summary group by 1 order by 2 desc limit 8"
         ).fetchall()
-    table = Table(title="greenlake_raw.devices by device type")
-    table.add_column("device_type")
-    table.add_column("devices", justify="right")
-    for device_type, count in rows:
-        table.add_row(device_type, str(count))
+        expiring = conn.execute(
+            "select count(*) filter (where days_remaining < 30), count(*) filter (where days_remaining < 90)"
+            " from reporting.subscriptions_expiring_soon"
+        ).fetchone()
+    table = Table(title="reporting.device_summary")
+    for column in ("device_type", "devices", "assigned", "unassigned"):
+        table.add_column(column, justify="left" if column == "device_type" else "right")
+    for device_type, total, assigned, unassigned in rows:
+        table.add_row(str(device_type), str(total), str(assigned), str(unassigned))
     console.print(table)
+    console.print(f"subscriptions ending within 30 days: {expiring[0]}, within 90 days: {expiring[1]}")
+
+
+def _print_build(report) -> None:
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.statuses.items()))
+    console.print(f"dbt build: {counts}", highlight=False)
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def transform(
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="dbt selection (default: everything).")
+    ] = None,
+) -> None:
+    """Build the dbt models (staging, snapshots, marts, reporting) and run their tests: `dbt build`."""
+    from glp_pipeline.transform import build
+
+    settings = get_settings()
+    _setup_logging(settings)
+    started = time.monotonic()
+    with _friendly_errors():
+        report = build(settings, select=select)
+    _print_build(report)
+    console.print(f"done in {time.monotonic() - started:.1f} s")
+
+
+@app.command()
+def docs(
+    port: Annotated[int, typer.Option(help="Port of the docs site.")] = 8580,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    serve: Annotated[bool, typer.Option(help="Serve the site after generating it (until Ctrl-C).")] = True,
+) -> None:
+    """Generate the dbt docs site (models, columns, lineage) and serve it on a port."""
+    from glp_pipeline.transform import generate_docs, serve_docs
+
+    settings = get_settings()
+    _setup_logging(settings)
+    with _friendly_errors():
+        target = generate_docs(settings)
+        console.print(f"dbt docs generated in {target}", highlight=False)
+        if serve:
+            console.print(f"serving on http://{host}:{port} (Ctrl-C stops it)", highlight=False)
+            serve_docs(settings, host=host, port=port)
 
 
 @db_app.command("start")

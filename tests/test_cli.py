@@ -199,6 +199,9 @@ def test_demo_runs_on_the_embedded_postgres_and_the_simulator(glp, tmp_path):
         with psycopg.connect(url) as conn:
             assert conn.execute("select count(*) from greenlake_raw.devices").fetchone()[0] == 300
             assert (
+                conn.execute("select sum(total_devices) from reporting.device_summary").fetchone()[0] == 300
+            )
+            assert (
                 conn.execute("select count(*) from glp.sync_history where trigger = 'demo'").fetchone()[0]
                 == 2
             )
@@ -206,3 +209,30 @@ def test_demo_runs_on_the_embedded_postgres_and_the_simulator(glp, tmp_path):
         stopped = glp("db", "stop")
     assert "stopped" in stopped.output
     assert "not running" in glp("db", "status").output
+
+
+def test_transform_before_any_sync_says_what_to_do(glp, database_url):
+    result = glp("transform", env={"DATABASE_URL": database_url})
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "glp sync" in lines[0], result.output
+
+
+def test_transform_and_docs_after_a_sync(glp, make_simulator, database_url, tmp_path):
+    sim, server = make_simulator(devices=120, subscriptions=40)
+    env = _greenlake_env(sim, server, DATABASE_URL=database_url)
+    assert glp("sync", "--full", env=env).exit_code == 0
+
+    result = glp("transform", env=env)
+    assert result.exit_code == 0, result.output
+    assert "dbt build:" in result.output and "error" not in result.output
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("select count(*) from marts.devices").fetchone()[0] == 120
+
+    docs = glp("docs", "--no-serve", env=env)
+    assert docs.exit_code == 0, docs.output
+    catalog = json.loads((tmp_path / "home" / "dbt" / "target" / "catalog.json").read_text())
+    devices = catalog["nodes"]["model.glp_sync.devices"]
+    assert devices["metadata"]["schema"] == "marts"
+    assert devices["columns"]["serial_number"]["comment"]
+    assert (tmp_path / "home" / "dbt" / "target" / "index.html").exists()

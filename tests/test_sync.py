@@ -23,7 +23,7 @@ def _sync(settings, url, **kwargs):
 
 def _raw_rows(url: str, table: str) -> dict[str, dict]:
     with psycopg.connect(url) as conn:
-        cur = conn.execute(f"select * from greenlake_raw.{table}")  # noqa: S608 - fixed table names
+        cur = conn.execute(f"select * from greenlake_raw.{table}")
         cols = [d.name for d in cur.description]
         return {row[cols.index("id")]: dict(zip(cols, row, strict=True)) for row in cur.fetchall()}
 

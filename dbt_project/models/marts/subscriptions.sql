@@ -1,0 +1,92 @@
+{{
+    config(
+        indexes=[
+            {'columns': ['subscription_id'], 'unique': true},
+            {'columns': ['subscription_key']},
+            {'columns': ['ends_at']},
+            {'columns': ['search_vector'], 'type': 'gin'},
+        ]
+    )
+}}
+
+with subscriptions as (
+
+    select * from {{ ref('stg_greenlake__subscriptions') }}
+
+),
+
+{{ full_syncs_ctes('subscriptions') }},
+
+first_seen as (
+
+    select subscription_id, min(dbt_valid_from) as first_seen_at
+    from {{ ref('subscription_history') }}
+    group by subscription_id
+
+),
+
+final as (
+
+    select
+        subscriptions.subscription_id,
+        subscriptions.subscription_key,
+        subscriptions.subscription_type,
+        subscriptions.subscription_status,
+        subscriptions.quantity,
+        subscriptions.available_quantity,
+        subscriptions.quantity - subscriptions.available_quantity as used_quantity,
+        subscriptions.sku,
+        subscriptions.sku_description,
+        subscriptions.tier,
+        subscriptions.tier_description,
+        subscriptions.product_type,
+        coalesce(subscriptions.is_eval, false) as is_eval,
+        subscriptions.starts_at,
+        subscriptions.ends_at,
+        subscriptions.contract,
+        subscriptions.quote,
+        subscriptions.po,
+        subscriptions.reseller_po,
+        coalesce(subscriptions.tags, '{}'::jsonb) as tags,
+        subscriptions.created_at,
+        subscriptions.updated_at,
+        least(first_seen.first_seen_at, subscriptions.last_seen_at) as first_seen_at,
+        subscriptions.last_seen_at,
+        {{ removal_columns('subscriptions', 'subscriptions') }},
+        jsonb_build_object(
+            'id', subscriptions.subscription_id,
+            'type', subscriptions.resource_type,
+            'key', subscriptions.subscription_key,
+            'subscriptionType', subscriptions.subscription_type,
+            'subscriptionStatus', subscriptions.subscription_status,
+            'quantity', subscriptions.quantity_raw,
+            'availableQuantity', subscriptions.available_quantity_raw,
+            'sku', subscriptions.sku,
+            'skuDescription', subscriptions.sku_description,
+            'startTime', subscriptions.starts_at_raw,
+            'endTime', subscriptions.ends_at_raw,
+            'tier', subscriptions.tier,
+            'tierDescription', subscriptions.tier_description,
+            'productType', subscriptions.product_type,
+            'isEval', subscriptions.is_eval,
+            'contract', subscriptions.contract,
+            'quote', subscriptions.quote,
+            'po', subscriptions.po,
+            'resellerPo', subscriptions.reseller_po,
+            'tags', subscriptions.tags,
+            'createdAt', subscriptions.created_at_raw,
+            'updatedAt', subscriptions.updated_at_raw
+        ) as raw,
+        setweight(to_tsvector('simple', coalesce(subscriptions.subscription_key, '')), 'A')
+        || setweight(to_tsvector('simple', coalesce(subscriptions.sku, '')), 'B')
+        || setweight(to_tsvector('simple', coalesce(subscriptions.sku_description, '')), 'C')
+        || setweight(to_tsvector('simple', concat_ws(' ', subscriptions.tier, subscriptions.tier_description,
+            subscriptions.subscription_type)), 'D') as search_vector
+
+    from subscriptions
+    cross join last_full
+    left join first_seen on first_seen.subscription_id = subscriptions.subscription_id
+
+)
+
+select * from final
