@@ -3,6 +3,7 @@
     uv run python benchmarks/sync_benchmark.py          # 10k+5k and 100k+50k
     uv run python benchmarks/sync_benchmark.py --scale 100000:50000 --subscriptions-page-size 200
 
+After each sync it runs `dbt build` (unless --no-dbt) and prints its time and the whole pipeline's.
 Each scale runs a full sync into empty tables, an incremental sync after 1 % of the objects changed, and
 a full sync again (the daily full run: every row merged over existing ones). Prints, per run and per dlt
 stage (extract = HTTP paging and parsing, normalize, load): wall time, rows/s and the peak RSS of this
@@ -34,6 +35,7 @@ from glp_pipeline.database import EmbeddedPostgres
 from glp_pipeline.greenlake import GreenLakeClient
 from glp_pipeline.settings import Settings
 from glp_pipeline.sync import run_sync
+from glp_pipeline.transform import build
 
 HERE = Path(__file__).parent
 
@@ -117,7 +119,7 @@ def _mb(n: int) -> str:
 
 
 def run_scenario(
-    devices: int, subscriptions: int, page_size: int, change: float, url: str, home: Path
+    devices: int, subscriptions: int, page_size: int, change: float, url: str, home: Path, with_dbt: bool
 ) -> list:
     rows = []
     sim = SimulatorProcess(devices, subscriptions, max(page_size, 50))
@@ -144,10 +146,13 @@ def run_scenario(
                 t0 = datetime.now(UTC)
                 report = run_sync(settings, client, mode=mode, url=url)
                 t1 = datetime.now(UTC)
+                if with_dbt:
+                    build(settings, url=url)
+                t2 = datetime.now(UTC)
             fetched = sum(c.fetched for c in report.counts.values())
             total_s = (t1 - t0).total_seconds()
             name = f"{label} {step}" + (f" ({change:.0%} changed)" if mode == "incremental" else "")
-            rows.append((name, "total", total_s, fetched / total_s, rss.peak(t0, t1), fetched))
+            rows.append((name, "sync", total_s, fetched / total_s, rss.peak(t0, t1), fetched))
             for stage, (s, e) in report.stages.items():
                 if stage == "run":
                     continue
@@ -155,6 +160,9 @@ def run_scenario(
                 rows.append(
                     (name, stage, seconds, fetched / seconds if seconds else 0, rss.peak(s, e), fetched)
                 )
+            if with_dbt:
+                rows.append((name, "dbt build", (t2 - t1).total_seconds(), 0.0, rss.peak(t1, t2), 0))
+                rows.append((name, "pipeline", (t2 - t0).total_seconds(), 0.0, rss.peak(t0, t2), fetched))
         rows.append((f"{label} simulator process", "rss", 0.0, 0.0, sim.rss(), 0))
     finally:
         sim.close()
@@ -170,6 +178,7 @@ def main() -> None:
     parser.add_argument(
         "--change", type=float, default=0.01, help="share of objects changed for the incremental"
     )
+    parser.add_argument("--no-dbt", action="store_true", help="sync only: no `dbt build` after each sync")
     args = parser.parse_args()
     scales = [tuple(map(int, s.split(":"))) for s in (args.scale or ["10000:5000", "100000:50000"])]
 
@@ -191,7 +200,13 @@ def main() -> None:
                 url = embedded.start()
             try:
                 all_rows += run_scenario(
-                    devices, subscriptions, args.subscriptions_page_size, args.change, url, home
+                    devices,
+                    subscriptions,
+                    args.subscriptions_page_size,
+                    args.change,
+                    url,
+                    home,
+                    not args.no_dbt,
                 )
             finally:
                 if embedded is not None:
@@ -199,7 +214,8 @@ def main() -> None:
 
     print(f"\n{'run':<40} {'stage':<10} {'wall s':>8} {'rows/s':>10} {'peak RSS MB':>12}")
     for name, stage, seconds, rate, peak, _ in all_rows:
-        print(f"{name:<40} {stage:<10} {seconds:>8.1f} {rate:>10,.0f} {_mb(peak):>12}")
+        shown_rate = f"{rate:>10,.0f}" if rate else f"{'':>10}"
+        print(f"{name:<40} {stage:<10} {seconds:>8.1f} {shown_rate} {_mb(peak):>12}")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,11 @@ def built(pg_admin_url, tmp_path_factory):
             removed = sim.mutate(remove=3, resource="devices").removed
             second = run_sync(settings, client, mode="full", url=url)
             report = build(settings, url=url)
+            before_incremental = {d["id"]: d for d in sim.devices()}
+            changed_later = sim.mutate(update=25, add=2, resource="devices")
+            sub_changes = sim.mutate(update=10, resource="subscriptions").updated
+            incremental = run_sync(settings, client, mode="incremental", url=url)
+            incremental_report = build(settings, url=url)
         yield SimpleNamespace(
             url=url,
             sim=sim,
@@ -60,6 +65,11 @@ def built(pg_admin_url, tmp_path_factory):
             second=second,
             report=report,
             settings=settings,
+            before_incremental=before_incremental,
+            changed_later=changed_later,
+            sub_changes=sub_changes,
+            incremental=incremental,
+            incremental_report=incremental_report,
         )
     finally:
         server.stop()
@@ -93,13 +103,33 @@ def test_build_passes_with_warnings_only_for_unknown_values(built):
     assert all("accepted_values" in w or "relationships" in w for w in built.report.warnings)
 
 
+def test_a_build_after_an_incremental_sync_applies_its_changes(built):
+    assert built.incremental.mode == "incremental"
+    assert built.incremental_report.failures == []
+    rows = {
+        r["device_id"]: r for r in _rows(built.url, "select device_id, raw, is_removed from marts.devices")
+    }
+    now = {d["id"]: d for d in built.sim.devices()}
+    for device_id in [*built.changed_later.updated, *built.changed_later.added]:
+        assert rows[device_id]["raw"] == now[device_id]
+    untouched = [
+        i for i in now if i not in built.changed_later.updated and i not in built.changed_later.added
+    ]
+    for device_id in random.Random(9).sample(untouched, 30):
+        assert rows[device_id]["raw"] == now[device_id] == built.before_incremental[device_id]
+    assert all(rows[i]["is_removed"] for i in built.removed), "removals survive an incremental build"
+    subs = {r[0]: r[1] for r in _query(built.url, "select subscription_id, raw from marts.subscriptions")}
+    current_subs = {s["id"]: s for s in built.sim.subscriptions()}
+    assert all(subs[i] == current_subs[i] for i in built.sub_changes)
+
+
 def test_mart_counts_equal_the_simulator(built):
     live_devices, live_subs = built.sim.devices(), built.sim.subscriptions()
     counts = _query(
         built.url,
         "select count(*), count(*) filter (where not is_removed) from marts.devices",
     )[0]
-    assert counts == (800, len(live_devices))
+    assert counts == (802, len(live_devices))
     assert _query(built.url, "select count(*) from marts.subscriptions where not is_removed")[0][0] == len(
         live_subs
     )
@@ -192,8 +222,9 @@ def test_removed_devices_are_marked_removed(built):
 
 
 def test_a_changed_assignment_is_recorded_in_history(built):
-    now = {d["id"]: d for d in built.sim.devices()}
-    still_there = [i for i in built.changed if i in now]
+    now = built.before_incremental
+    changed_again = set(built.changed_later.updated)
+    still_there = [i for i in built.changed if i in now and i not in changed_again]
     reassigned = [i for i in still_there if any(built.before[i][f] != now[i][f] for f in ASSIGNMENT_FIELDS)]
     renamed_only = [i for i in still_there if i not in reassigned]
     assert reassigned and renamed_only
@@ -269,7 +300,7 @@ def test_reader_role_reads_marts_and_reporting_only(built):
     with psycopg.connect(built.url, autocommit=True) as conn:
         conn.execute("set role glp_reader")
         assert conn.execute("select count(*) from reporting.active_devices").fetchone()[0] > 0
-        assert conn.execute("select count(*) from marts.devices").fetchone()[0] == 800
+        assert conn.execute("select count(*) from marts.devices").fetchone()[0] == 802
         for forbidden in ("greenlake_raw.devices", "staging.stg_greenlake__devices", "glp.sync_history"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"select 1 from {forbidden} limit 1")

@@ -1,5 +1,11 @@
+{#- Incremental: a build after an incremental sync only rewrites the objects that sync saw, plus those a
+    full sync has just found removed. A full sync touches every live object, so its build rewrites them all. -#}
 {{
     config(
+        materialized='incremental',
+        unique_key='device_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['device_id'], 'unique': true},
             {'columns': ['serial_number']},
@@ -8,13 +14,20 @@
     )
 }}
 
-with devices as (
+with {{ full_syncs_ctes('devices') }},
+
+devices as (
 
     select * from {{ ref('stg_greenlake__devices') }}
+    {% if is_incremental() %}
+    where last_seen_at > (select coalesce(max(last_seen_at), '-infinity') from {{ this }})
+       or device_id in (
+            select device_id from {{ this }}
+            where not is_removed and last_seen_at < (select started_at from last_full)
+       )
+    {% endif %}
 
 ),
-
-{{ full_syncs_ctes('devices') }},
 
 first_seen as (
 

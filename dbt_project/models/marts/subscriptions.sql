@@ -1,5 +1,11 @@
+{#- Incremental: a build after an incremental sync only rewrites the objects that sync saw, plus those a
+    full sync has just found removed. A full sync touches every live object, so its build rewrites them all. -#}
 {{
     config(
+        materialized='incremental',
+        unique_key='subscription_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
         indexes=[
             {'columns': ['subscription_id'], 'unique': true},
             {'columns': ['subscription_key']},
@@ -9,13 +15,20 @@
     )
 }}
 
-with subscriptions as (
+with {{ full_syncs_ctes('subscriptions') }},
+
+subscriptions as (
 
     select * from {{ ref('stg_greenlake__subscriptions') }}
+    {% if is_incremental() %}
+    where last_seen_at > (select coalesce(max(last_seen_at), '-infinity') from {{ this }})
+       or subscription_id in (
+            select subscription_id from {{ this }}
+            where not is_removed and last_seen_at < (select started_at from last_full)
+       )
+    {% endif %}
 
 ),
-
-{{ full_syncs_ctes('subscriptions') }},
 
 first_seen as (
 
