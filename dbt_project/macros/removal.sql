@@ -1,18 +1,12 @@
 {#- Removal, as the sync records it: a full sync sees every live object, so an object whose last sighting is
     older than the newest successful full sync of its resource is gone from GreenLake. It was removed at the
-    first successful full sync after its last sighting. -#}
+    first successful full sync after its last sighting.
 
-{% macro removal_columns(resource, alias) -%}
-    coalesce({{ alias }}.last_seen_at < last_full.started_at, false) as is_removed,
-    case when {{ alias }}.last_seen_at < last_full.started_at then (
-        select min(f.started_at)
-        from full_syncs as f
-        where f.started_at > {{ alias }}.last_seen_at
-    ) end as removed_at
-{%- endmacro %}
+    Written as a range join on the windows between consecutive full syncs (not a correlated subquery, and
+    with the CTEs inlined) so that PostgreSQL can compute the marts with parallel workers. -#}
 
 {% macro full_syncs_ctes(resource) -%}
-full_syncs as (
+full_syncs as not materialized (
 
     select started_at
     from {{ ref('stg_glp__sync_history') }}
@@ -20,9 +14,29 @@ full_syncs as (
 
 ),
 
-last_full as (
+last_full as not materialized (
 
     select max(started_at) as started_at from full_syncs
 
+),
+
+full_sync_windows as not materialized (
+
+    select
+        coalesce(lag(started_at) over (order by started_at), '-infinity'::timestamptz) as seen_from,
+        started_at as removed_at
+    from full_syncs
+
 )
+{%- endmacro %}
+
+{#- The removal columns of `alias` (which has last_seen_at), given a left join of full_sync_windows as `removal`. -#}
+{% macro removal_columns() -%}
+    removal.removed_at is not null as is_removed,
+    removal.removed_at
+{%- endmacro %}
+
+{% macro removal_join(alias) -%}
+    left join full_sync_windows as removal
+        on {{ alias }}.last_seen_at >= removal.seen_from and {{ alias }}.last_seen_at < removal.removed_at
 {%- endmacro %}

@@ -91,7 +91,7 @@ final as (
         devices.updated_at,
         least(first_seen.first_seen_at, devices.last_seen_at) as first_seen_at,
         devices.last_seen_at,
-        {{ removal_columns('devices', 'devices') }},
+        {{ removal_columns() }},
         jsonb_build_object(
             'id', devices.device_id,
             'type', devices.resource_type,
@@ -138,7 +138,7 @@ final as (
             devices.location_country)), 'C') as search_vector
 
     from devices
-    cross join last_full
+    {{ removal_join('devices') }}
     left join first_seen on first_seen.device_id = devices.device_id
 
 )

@@ -65,7 +65,7 @@ final as (
         subscriptions.updated_at,
         least(first_seen.first_seen_at, subscriptions.last_seen_at) as first_seen_at,
         subscriptions.last_seen_at,
-        {{ removal_columns('subscriptions', 'subscriptions') }},
+        {{ removal_columns() }},
         jsonb_build_object(
             'id', subscriptions.subscription_id,
             'type', subscriptions.resource_type,
@@ -97,7 +97,7 @@ final as (
             subscriptions.subscription_type)), 'D') as search_vector
 
     from subscriptions
-    cross join last_full
+    {{ removal_join('subscriptions') }}
     left join first_seen on first_seen.subscription_id = subscriptions.subscription_id
 
 )
