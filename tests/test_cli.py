@@ -236,3 +236,44 @@ def test_transform_and_docs_after_a_sync(glp, make_simulator, database_url, tmp_
     assert devices["metadata"]["schema"] == "marts"
     assert devices["columns"]["serial_number"]["comment"]
     assert (tmp_path / "home" / "dbt" / "target" / "index.html").exists()
+
+
+def test_docs_site_is_served_on_its_port(glp, make_simulator, database_url, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    sim, server = make_simulator(devices=30, subscriptions=10)
+    env = _greenlake_env(sim, server, DATABASE_URL=database_url)
+    assert glp("sync", "--full", env=env).exit_code == 0
+    assert glp("transform", env=env).exit_code == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "glp_pipeline.cli", "docs", "--port", str(port)],
+        env=os.environ | env | {"GLP_HOME": str(tmp_path / "home")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/index.html", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, "glp docs exited"
+                assert time.monotonic() < deadline, "the docs site never answered"
+                time.sleep(0.5)
+        assert response.status_code == 200
+        assert "dbt" in response.text.lower()
+        catalog = httpx.get(f"http://127.0.0.1:{port}/catalog.json", timeout=5).json()
+        assert "model.glp_sync.devices" in catalog["nodes"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -342,3 +342,11 @@ def test_dbt_environment_reads_socket_and_tcp_urls():
     assert (tcp["DBT_ENV_SECRET_GLP_DB_PASSWORD"], tcp["GLP_DB_SSLMODE"]) == ("p@ss", "require")
     query_host = dbt_environment("postgresql://postgres:x@localhost:5432/glp?host=/run/pg")
     assert query_host["GLP_DB_HOST"] == "/run/pg"
+
+
+def test_source_freshness_passes_right_after_a_sync(built):
+    from glp_pipeline.transform import run_dbt
+
+    report = run_dbt(["source", "freshness"], built.settings, built.url)
+    assert report.success, report.failures
+    assert report.statuses.get("pass", 0) >= 2
