@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         description="Where GLP Sync keeps its local state (embedded PostgreSQL data, dlt working files).",
     )
 
+    glp_reader_role: str = Field(
+        default="glp_reader",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="The SELECT-only role (marts and reporting) that every read-only surface uses.",
+    )
+
     # --- Paging -----------------------------------------------------------------------------------
     glp_devices_page_size: int = Field(default=2000, ge=1, le=2000)
     glp_subscriptions_page_size: int = Field(

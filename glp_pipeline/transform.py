@@ -9,6 +9,7 @@ process through its documented programmatic entry point, `dbtRunner`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,6 +110,8 @@ def run_dbt(args: list[str], settings: Settings, url: str | None = None, quiet: 
     url = url or database_url(settings)
     env = dbt_environment(url) | _dbt_dirs(settings)
     flags = ["--quiet"] if quiet else []
+    if args[0] in ("build", "run", "test", "snapshot", "compile", "docs", "source"):
+        flags += ["--vars", json.dumps({"reader_role": settings.glp_reader_role})]
     with _environment(env):
         result = dbtRunner().invoke([*args, *flags])
     report = BuildReport(success=bool(result.success))

@@ -350,3 +350,37 @@ def test_source_freshness_passes_right_after_a_sync(built):
     report = run_dbt(["source", "freshness"], built.settings, built.url)
     assert report.success, report.failures
     assert report.statuses.get("pass", 0) >= 2
+
+
+def test_build_works_for_a_user_who_cannot_create_roles(pg_admin_url, make_simulator, tmp_path):
+    """Managed PostgreSQL often denies CREATEROLE: the build goes on without the reader role."""
+    suffix = uuid.uuid4().hex[:8]
+    user, db, reader = f"glp_limited_{suffix}", f"glp_test_limited_{suffix}", f"glp_reader_{suffix}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create role {} login password 'limited'").format(sql.Identifier(user)))
+        conn.execute(sql.SQL("create database {} owner {}").format(sql.Identifier(db), sql.Identifier(user)))
+    admin = urlsplit(pg_admin_url)
+    netloc = f"{user}:limited@{admin.netloc.rsplit('@', 1)[-1]}"
+    url = urlunsplit(admin._replace(netloc=netloc, path=f"/{db}"))
+    sim, server = make_simulator(devices=60, subscriptions=20)
+    settings = Settings(
+        _env_file=None,
+        glp_home=tmp_path / "home",
+        glp_base_url=server.base_url,
+        glp_token_url=server.token_url,
+        glp_client_id=sim.config.client_id,
+        glp_client_secret=SecretStr(sim.config.client_secret),
+        database_url=SecretStr(url),
+        glp_reader_role=reader,
+    )
+    try:
+        with GreenLakeClient.from_settings(settings) as client:
+            run_sync(settings, client, mode="full", url=url)
+        report = build(settings, url=url)
+        assert report.success and report.failures == []
+        assert _query(url, "select count(*) from marts.devices")[0][0] == 60
+        assert _query(url, "select count(*) from pg_roles where rolname = %s", reader)[0][0] == 0
+    finally:
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db)))
+            conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(user)))

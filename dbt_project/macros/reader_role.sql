@@ -1,7 +1,11 @@
 {#- The SELECT-only role of the read-only surfaces (dashboard, MCP server, chat agent): it may read the
     `marts` and `reporting` schemas and nothing else. The start hook creates it; the end hook, after every
     run (dbt recreates relations, dropping their grants), gives it USAGE on the two schemas and SELECT on
-    every relation in them. -#}
+    every relation in them.
+
+    A database user without the CREATEROLE privilege (common on managed PostgreSQL) cannot create it: the
+    build then goes on without it and says so in a notice; an administrator can create the role once
+    (`create role glp_reader nologin`) and every later build grants to it. -#}
 
 {% macro ensure_reader_role() -%}
     {%- set role = var('reader_role') -%}
@@ -10,16 +14,25 @@
         if not exists (select 1 from pg_roles where rolname = '{{ role }}') then
             create role {{ adapter.quote(role) }} nologin;
         end if;
-    exception when duplicate_object then null;  -- created concurrently by another build
+    exception
+        when duplicate_object then null;  -- created concurrently by another build
+        when insufficient_privilege then
+            raise notice 'cannot create role {{ role }} (no CREATEROLE privilege); skipping its grants';
     end
     $$;
 {%- endmacro %}
 
 {% macro grant_reader_schema_usage() -%}
     {%- set role = var('reader_role') -%}
-    {%- for schema in ['marts', 'reporting'] %}
-    create schema if not exists {{ schema }};
-    grant usage on schema {{ schema }} to {{ adapter.quote(role) }};
-    grant select on all tables in schema {{ schema }} to {{ adapter.quote(role) }};
-    {%- endfor %}
+    do $$
+    begin
+        if exists (select 1 from pg_roles where rolname = '{{ role }}') then
+            {%- for schema in ['marts', 'reporting'] %}
+            execute 'create schema if not exists {{ schema }}';
+            execute 'grant usage on schema {{ schema }} to {{ adapter.quote(role) }}';
+            execute 'grant select on all tables in schema {{ schema }} to {{ adapter.quote(role) }}';
+            {%- endfor %}
+        end if;
+    end
+    $$;
 {%- endmacro %}
