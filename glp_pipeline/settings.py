@@ -85,6 +85,35 @@ class Settings(BaseSettings):
     )
     glp_breaker_reset_seconds: float = Field(default=60.0, ge=0)
 
+    # --- Orchestration (Dagster) -----------------------------------------------------------------
+    sync_interval_minutes: int = Field(default=60, ge=1, le=1440, description="Incremental sync cadence.")
+    sync_devices: bool = Field(default=True, description="Scheduled syncs include devices.")
+    sync_subscriptions: bool = Field(default=True, description="Scheduled syncs include subscriptions.")
+    glp_full_sync_time: str = Field(
+        default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Daily full sync, HH:MM (UTC)."
+    )
+    glp_alert_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack-compatible JSON webhook for failures and expiry alerts."
+    )
+    glp_expiry_alert_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Alert once when a subscription comes within this many days of its end.",
+    )
+    glp_row_drop_threshold_pct: float = Field(
+        default=20.0,
+        ge=0,
+        le=100,
+        description="A sync whose row count drops by more than this fails its check.",
+    )
+    glp_freshness_hours: float = Field(
+        default=26.0, gt=0, description="Raw and marts older than this are stale (freshness policy)."
+    )
+    dagster_home: Path | None = Field(
+        default=None, description="Dagster's home (dagster.yaml, logs). Unset: GLP_HOME/dagster."
+    )
+
     # --- Logging ----------------------------------------------------------------------------------
     glp_log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
 
@@ -99,6 +128,10 @@ class Settings(BaseSettings):
     @property
     def dlt_dir(self) -> Path:
         return self.glp_home / "dlt"
+
+    @property
+    def dagster_home_dir(self) -> Path:
+        return self.dagster_home or self.glp_home / "dagster"
 
 
 @lru_cache(maxsize=1)
