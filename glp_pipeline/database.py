@@ -74,6 +74,9 @@ class EmbeddedPostgres:
         try:
             server = ep.get_server(self.pgdata, cleanup_mode=None)
         except Exception as exc:  # the wheel raises CalledProcessError, TimeoutExpired, OSError...
+            # `pg_ctl -w` may time out on a busy machine although the server came up: use it if so.
+            if self.status().running:
+                return self._running_url()
             log_file = self.pgdata / "log"
             raise DatabaseError(
                 f"Could not start the embedded PostgreSQL in {self.pgdata} ({type(exc).__name__}). "
@@ -95,6 +98,12 @@ class EmbeddedPostgres:
             return EmbeddedStatus(False, self.pgdata, None, None, None)
         del ep
         return EmbeddedStatus(True, self.pgdata, info.socket_dir, info.port, info.pid)
+
+    def _running_url(self) -> str:
+        st = self.status()
+        admin_url = self._url(st.socket_dir, st.port, "postgres")
+        _ensure_database(admin_url, EMBEDDED_DATABASE)
+        return self._url(st.socket_dir, st.port, EMBEDDED_DATABASE)
 
     def url(self) -> str | None:
         """The URL of the running server, or None when it is not running."""
