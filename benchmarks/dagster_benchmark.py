@@ -1,0 +1,104 @@
+"""Benchmark: the same full pipeline (sync + dbt build) run directly and through Dagster.
+
+    uv run python benchmarks/dagster_benchmark.py               # 100,000 devices + 50,000 subscriptions
+    uv run python benchmarks/dagster_benchmark.py --scale 10000:5000
+
+Both runs start from an empty database on the same embedded PostgreSQL and read the same simulator (its own
+process, unpaced). "direct" is `run_sync` + `transform.build` in this process; "dagster" is the `sync_full`
+job executed in process against a Dagster instance with PostgreSQL storage (what `glp demo` runs first):
+Dagster's own bookkeeping, the asset checks, and dbt as a `DbtCliResource` subprocess. Prints wall times and
+Dagster's overhead in percent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from pydantic import SecretStr
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+from sync_benchmark import SimulatorProcess
+
+from glp_pipeline.database import EmbeddedPostgres
+from glp_pipeline.greenlake import GreenLakeClient
+from glp_pipeline.orchestration import materialize_all, prepare_dagster_home
+from glp_pipeline.settings import Settings, get_settings
+from glp_pipeline.sync import run_sync
+from glp_pipeline.transform import build
+
+
+def _fresh_database(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", default="100000:50000", help="DEVICES:SUBSCRIPTIONS")
+    args = parser.parse_args()
+    devices, subscriptions = map(int, args.scale.split(":"))
+
+    with tempfile.TemporaryDirectory(prefix="glp-dagster-bench-") as tmp:
+        embedded = EmbeddedPostgres(Path(tmp) / "pg")
+        admin_url = embedded.start().rsplit("/", 1)[0] + "/postgres"
+        sim = SimulatorProcess(devices, subscriptions, 50)
+        try:
+            common = {
+                "GLP_BASE_URL": sim.base_url,
+                "GLP_TOKEN_URL": sim.token_url,
+                "GLP_CLIENT_ID": sim.client_id,
+                "GLP_CLIENT_SECRET": sim.client_secret,
+                "GLP_PACING": "false",
+            }
+            # direct
+            url = _fresh_database(admin_url, "direct")
+            settings = Settings(
+                _env_file=None,
+                glp_home=Path(tmp) / "direct-home",
+                glp_base_url=sim.base_url,
+                glp_token_url=sim.token_url,
+                glp_client_id=sim.client_id,
+                glp_client_secret=SecretStr(sim.client_secret),
+                glp_pacing=False,
+                database_url=SecretStr(url),
+            )
+            started = time.monotonic()
+            with GreenLakeClient.from_settings(settings) as client:
+                run_sync(settings, client, mode="full", url=url)
+            build(settings, url=url)
+            direct = time.monotonic() - started
+
+            # through Dagster
+            url = _fresh_database(admin_url, "dagster")
+            home = Path(tmp) / "dagster-home"
+            os.environ.update(common | {"GLP_HOME": str(home), "DATABASE_URL": url})
+            get_settings.cache_clear()
+            os.environ.update(prepare_dagster_home(get_settings(), url))
+            started = time.monotonic()
+            materialize_all(mode="full")
+            dagster = time.monotonic() - started
+        finally:
+            sim.close()
+            embedded.stop()
+
+    print(f"{devices:,} devices + {subscriptions:,} subscriptions, full sync + dbt build")
+    print(f"  direct:  {direct:6.1f} s")
+    print(f"  dagster: {dagster:6.1f} s")
+    print(f"  Dagster overhead: {100 * (dagster - direct) / direct:+.0f} %")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Dagster's home, storage and processes, as `glp` manages them.
+
+Dagster keeps its runs, event logs and schedule state in PostgreSQL through dagster-postgres, in the same
+database as the data (the embedded one by default), under a `DAGSTER_HOME` inside `GLP_HOME`. The
+`dagster.yaml` written there holds no secret: the storage URL is read from the environment variable
+`GLP_DAGSTER_PG_URL`, which `glp` sets for the Dagster processes it starts. The URL uses the psycopg2
+driver explicitly, because SQLAlchemy 2.1 would otherwise pick psycopg 3, which dagster-postgres's
+`NOTIFY` statements do not work with (see stack notes).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from glp_pipeline.transform import dbt_environment
+
+if TYPE_CHECKING:
+    from glp_pipeline.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKSPACE_FILE = REPO_ROOT / "workspace.yaml"
+PG_URL_VARIABLE = "GLP_DAGSTER_PG_URL"
+
+DAGSTER_YAML = f"""\
+# Written by glp: Dagster's storage lives in GLP Sync's PostgreSQL. The URL comes from the environment
+# ({PG_URL_VARIABLE}), so no credential is stored in this file.
+storage:
+  postgres:
+    postgres_url:
+      env: {PG_URL_VARIABLE}
+run_retries:
+  enabled: true
+  max_retries: 3
+# Freshness policies are evaluated only when enabled; one sync at a time (the ingest op's pool).
+freshness:
+  enabled: true
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_storage_url(url: str) -> str:
+    """The database URL in the SQLAlchemy + psycopg2 form dagster-postgres needs (socket hosts as `host=`)."""
+    env = dbt_environment(url)
+    user = quote(env["GLP_DB_USER"], safe="")
+    password = env["DBT_ENV_SECRET_GLP_DB_PASSWORD"]
+    auth = f"{user}:{quote(password, safe='')}@" if password else f"{user}@"
+    database = quote(env["GLP_DB_NAME"], safe="")
+    host, port = env["GLP_DB_HOST"], env["GLP_DB_PORT"]
+    if host.startswith("/"):
+        query = urlencode({"host": host, "port": port, "sslmode": env["GLP_DB_SSLMODE"]})
+        return f"postgresql+psycopg2://{auth}/{database}?{query}"
+    query = urlencode({"sslmode": env["GLP_DB_SSLMODE"]})
+    return f"postgresql+psycopg2://{auth}{host}:{port}/{database}?{query}"
+
+
+def prepare_dagster_home(settings: Settings, url: str) -> dict[str, str]:
+    """Write `dagster.yaml` into the Dagster home and return the environment Dagster processes need."""
+    home = settings.dagster_home_dir
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() or config.read_text() != DAGSTER_YAML:
+        config.write_text(DAGSTER_YAML)
+    return {
+        "DAGSTER_HOME": str(home),
+        PG_URL_VARIABLE: dagster_storage_url(url),
+        "DATABASE_URL": url,
+        "GLP_HOME": str(settings.glp_home),
+        "DO_NOT_TRACK": "1",
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+    }
+
+
+class DagsterProcess:
+    """`dagster dev` (webserver, daemon and code server) for the demo, stopped cleanly on `stop()`."""
+
+    def __init__(self, env: dict[str, str], host: str, port: int, log_file: Path) -> None:
+        self.host, self.port = host, port
+        self.url = f"http://{host}:{port}"
+        bin_dir = Path(sys.executable).parent
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        self._log = log_file.open("ab")
+        self.proc = subprocess.Popen(  # noqa: S603 - our own venv's dagster
+            [str(bin_dir / "dagster"), "dev", "-w", str(WORKSPACE_FILE), "-h", host, "-p", str(port)],
+            env=os.environ | env | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
+            cwd=REPO_ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_until_ready(self, timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise OrchestrationError(
+                    f"dagster dev exited with code {self.proc.returncode}; see {self._log.name}"
+                )
+            try:
+                if httpx.get(f"{self.url}/server_info", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(1)
+        raise OrchestrationError(
+            f"the Dagster webserver did not answer within {timeout:.0f} s; see {self._log.name}"
+        )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGINT (what Ctrl-C sends: dagster dev shuts its children down), then SIGKILL if it hangs."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self._log.close()
+
+
+class OrchestrationError(RuntimeError):
+    """A Dagster run failed; the message names the step and its error."""
+
+
+def materialize_all(mode: str = "full") -> str:
+    """Run the full (or incremental) job in this process, recorded in the Dagster instance of
+    `DAGSTER_HOME` so the run shows in the UI. Returns the run id; raises OrchestrationError on failure.
+
+    The environment (DAGSTER_HOME, GLP_DAGSTER_PG_URL, DATABASE_URL, GLP_*) must be set before the call:
+    the code location reads the settings when it is first imported."""
+    from dagster import DagsterInstance
+
+    from glp_pipeline.defs.definitions import defs
+    from glp_pipeline.defs.ingest import INGEST_OP
+    from glp_pipeline.defs.schedules import FULL_JOB, INCREMENTAL_JOB
+
+    job = defs.resolve_job_def(FULL_JOB if mode == "full" else INCREMENTAL_JOB)
+    run_config = {
+        "ops": {INGEST_OP: {"config": {"mode": mode}}},
+        # The run's events are in the UI; the terminal gets warnings and errors only.
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+    if not result.success:
+        failures = [
+            f"{event.step_key}: {(event.step_failure_data.error.message or '').strip().splitlines()[0]}"
+            for event in result.get_step_failure_events()
+            if event.step_failure_data and event.step_failure_data.error
+        ]
+        raise OrchestrationError("Dagster run failed: " + ("; ".join(failures) or "see the Dagster UI"))
+    return result.run_id
