@@ -231,7 +231,7 @@ def _run_sync(
                 progress=_progress_logger(context),
             )
     except SyncError as exc:  # run_sync has recorded the failure in glp.sync_history
-        context.instance.add_run_tags(context.run_id, {SYNC_FAILURE_RECORDED_TAG: "true"})
+        context.instance.add_run_tags(context.run.run_id, {SYNC_FAILURE_RECORDED_TAG: "true"})
         raise dg.Failure(f"GreenLake sync failed: {exc}", allow_retries=retryable(exc)) from exc
     except (GreenLakeError, DatabaseError) as exc:  # before run_sync could record anything
         raise dg.Failure(f"GreenLake sync could not start: {exc}", allow_retries=retryable(exc)) from exc
