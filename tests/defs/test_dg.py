@@ -1,4 +1,4 @@
-"""The project follows `dg` conventions: `dg check defs` loads the code location from pyproject's [tool.dg]."""
+"""The project follows `dg` conventions: `dg check defs` loads the code location of [tool.dg]."""
 
 import os
 import subprocess
