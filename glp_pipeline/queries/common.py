@@ -1,0 +1,85 @@
+"""Shared pieces of the query layer: the page type, parameter checks and safe SQL building blocks.
+
+Filters are assembled from fixed SQL fragments with `%s` placeholders; user input only ever travels as a
+parameter, and the one identifier a caller picks (the sort column) comes from an allow-list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import sql
+
+from glp_pipeline.queries.connection import InvalidParameter
+
+MAX_PAGE_SIZE = 500
+MAX_EXPIRY_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of results and the total count of matches, for server-side paging."""
+
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass
+class Where:
+    """A conjunction of SQL fragments and their parameters, built one filter at a time."""
+
+    clauses: list[sql.Composable] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, fragment: str, *params: Any) -> None:
+        self.clauses.append(sql.SQL(fragment))  # type: ignore[arg-type]  # fixed fragments only
+        self.params.extend(params)
+
+    def sql(self) -> sql.Composable:
+        if not self.clauses:
+            return sql.SQL("true")
+        return sql.SQL(" and ").join(sql.SQL("({})").format(c) for c in self.clauses)
+
+
+def check_paging(page: int, page_size: int) -> None:
+    if not isinstance(page, int) or page < 1:
+        raise InvalidParameter(f"page must be a whole number of 1 or more, not {page!r}.")
+    if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidParameter(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size!r}.")
+
+
+def check_days(days: int | None) -> None:
+    if days is not None and (not isinstance(days, int) or not 0 <= days <= MAX_EXPIRY_DAYS):
+        raise InvalidParameter(f"expiring_within_days must be between 0 and {MAX_EXPIRY_DAYS}, not {days!r}.")
+
+
+def order_by(sort: str, allowed: dict[str, str], tiebreak: str, *, descending: bool) -> sql.Composable:
+    """`order by <allowed column> [desc] nulls last, <tiebreak>`: a stable order for paging."""
+    if sort not in allowed:
+        raise InvalidParameter(f"Cannot sort by {sort!r}; choose one of: {', '.join(sorted(allowed))}.")
+    direction = sql.SQL("desc") if descending else sql.SQL("asc")
+    return sql.SQL("order by {} {} nulls last, {}").format(
+        sql.SQL(allowed[sort]),  # type: ignore[arg-type]  # from the allow-list
+        direction,
+        sql.SQL(tiebreak),  # type: ignore[arg-type]
+    )
+
+
+def like_escape(text: str) -> str:
+    """Escape LIKE wildcards so that a fragment matches literally (default escape character `\\`)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def clean_text(text: str | None) -> str | None:
+    """Strip a search text; None when nothing is left."""
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
