@@ -69,19 +69,18 @@ def read_only_connection(
     """A connection (dict rows, autocommit: every statement or `conn.transaction()` is read-only).
 
     `use_role=False` skips the reader role (the read-only transaction and timeout still apply): only for
-    tables the role is not granted, such as `glp.sync_history` and `snapshots.*`.
+    relations the role is not granted.
     Errors inside the block become a `QueryError` with an actionable message.
     """
-    with translate_errors(config):
-        with connect(url, autocommit=True) as conn:
-            conn.row_factory = dict_row  # type: ignore[assignment]
-            conn.execute("set session characteristics as transaction read only")
-            timeout_ms = max(1, int(config.statement_timeout_seconds * 1000))
-            conn.execute("select set_config('statement_timeout', %s, false)", (str(timeout_ms),))
-            conn.execute("select set_config('search_path', 'reporting, marts', false)")
-            if use_role:
-                _assume_reader_role(conn, config.reader_role)
-            yield conn
+    with translate_errors(config), connect(url, autocommit=True) as conn:
+        conn.row_factory = dict_row  # type: ignore[assignment]
+        conn.execute("set session characteristics as transaction read only")
+        timeout_ms = max(1, int(config.statement_timeout_seconds * 1000))
+        conn.execute("select set_config('statement_timeout', %s, false)", (str(timeout_ms),))
+        conn.execute("select set_config('search_path', 'reporting, marts', false)")
+        if use_role:
+            _assume_reader_role(conn, config.reader_role)
+        yield conn
 
 
 def _assume_reader_role(conn: psycopg.Connection, role: str) -> None:
@@ -135,7 +134,9 @@ def translate_errors(config: QueryConfig = DEFAULT_CONFIG) -> Iterator[None]:
     except errors.ReadOnlySqlTransaction as exc:
         raise QueryError(f"The query layer is read-only ({_first_line(exc)}).") from exc
     except psycopg.OperationalError as exc:
-        raise QueryError(f"The database connection failed: {_first_line(exc)}. Is PostgreSQL running?") from exc
+        raise QueryError(
+            f"The database connection failed: {_first_line(exc)}. Is PostgreSQL running?"
+        ) from exc
 
 
 def _first_line(exc: BaseException) -> str:

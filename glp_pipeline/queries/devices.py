@@ -13,8 +13,16 @@ from typing import Any
 
 from psycopg import sql
 
-from glp_pipeline.queries.common import Page, Where, check_days, check_paging, clean_text, like_escape, order_by
-from glp_pipeline.queries.connection import DEFAULT_CONFIG, QueryConfig, QueryError, read_only_connection
+from glp_pipeline.queries.common import (
+    Page,
+    Where,
+    check_days,
+    check_paging,
+    clean_text,
+    like_escape,
+    order_by,
+)
+from glp_pipeline.queries.connection import DEFAULT_CONFIG, QueryConfig, read_only_connection
 
 # The columns a device list shows (no raw JSON, no search vector).
 DEVICE_COLUMNS = (
@@ -44,13 +52,15 @@ DEVICE_SORTS = {
 _TEXT_MATCH = (
     "d.search_vector @@ websearch_to_tsquery('simple', %s)"
     " or d.serial_number ilike %s || '%%'"
-    " or regexp_replace(upper(coalesce(d.mac_address, '')), '[^0-9A-F]', '', 'g') like %s || '%%'"
+    " or (%s <> ''"
+    "     and regexp_replace(upper(coalesce(d.mac_address, '')), '[^0-9A-F]', '', 'g') like %s || '%%')"
     " or d.device_name ilike '%%' || %s || '%%'"
 )
 _EXPIRING = (
     "exists (select 1 from marts.device_subscriptions ds"
     " join marts.subscriptions s on s.subscription_id = ds.subscription_id and not s.is_removed"
-    " where ds.device_id = d.device_id and s.ends_at >= now() and s.ends_at < now() + make_interval(days => %s))"
+    " where ds.device_id = d.device_id"
+    " and s.ends_at >= now() and s.ends_at < now() + make_interval(days => %s))"
 )
 
 
@@ -85,7 +95,9 @@ def search_devices(
     sort = sort or ("relevance" if text else "serial_number")
     if sort == "relevance" and not text:
         sort = "serial_number"
-    ordering = order_by(sort, DEVICE_SORTS, "d.device_id", descending=descending if sort != "relevance" else True)
+    ordering = order_by(
+        sort, DEVICE_SORTS, "d.device_id", descending=descending if sort != "relevance" else True
+    )
 
     where = Where()
     rank: sql.Composable = sql.SQL("0.0")
@@ -93,7 +105,7 @@ def search_devices(
     if text:
         fragment = like_escape(text)
         mac_fragment = like_escape("".join(ch for ch in text.upper() if ch.isalnum()))
-        where.add(_TEXT_MATCH, text, fragment, mac_fragment or "\x00", fragment)
+        where.add(_TEXT_MATCH, text, fragment, mac_fragment, mac_fragment, fragment)
         rank = sql.SQL(
             "ts_rank(d.search_vector, websearch_to_tsquery('simple', %s))"
             " + case when upper(d.serial_number) = upper(%s) then 1 else 0 end"
@@ -113,7 +125,8 @@ def search_devices(
         key, value = tag
         if value is None:
             where.add(
-                "exists (select 1 from marts.device_tags t where t.device_id = d.device_id and t.tag_key = %s)",
+                "exists (select 1 from marts.device_tags t"
+                " where t.device_id = d.device_id and t.tag_key = %s)",
                 key,
             )
         else:
@@ -190,15 +203,13 @@ def device_detail(url: str, device_id: str, config: QueryConfig = DEFAULT_CONFIG
     }
 
 
-def assignment_history(url: str, device_id: str, config: QueryConfig = DEFAULT_CONFIG) -> list[dict[str, Any]]:
-    """The device's rows of `snapshots.device_assignment_history`, oldest first ([] if unreadable)."""
-    try:
-        with read_only_connection(url, config, use_role=False) as conn:
-            return conn.execute(
-                "select application_id, region, assigned_state, is_archived, subscriptions, tags,"
-                " dbt_valid_from as valid_from, dbt_valid_to as valid_to"
-                " from snapshots.device_assignment_history where device_id = %s order by dbt_valid_from",
-                (str(device_id),),
-            ).fetchall()
-    except QueryError:
-        return []
+def assignment_history(
+    url: str, device_id: str, config: QueryConfig = DEFAULT_CONFIG
+) -> list[dict[str, Any]]:
+    """The device's assignment versions (`reporting.assignment_history`), oldest first."""
+    with read_only_connection(url, config) as conn:
+        return conn.execute(
+            "select application_id, region, assigned_state, is_archived, subscriptions, tags, valid_from,"
+            " valid_to from reporting.assignment_history where device_id = %s order by valid_from",
+            (str(device_id),),
+        ).fetchall()

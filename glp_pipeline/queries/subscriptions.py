@@ -10,7 +10,15 @@ from typing import Any
 
 from psycopg import sql
 
-from glp_pipeline.queries.common import Page, Where, check_days, check_paging, clean_text, like_escape, order_by
+from glp_pipeline.queries.common import (
+    Page,
+    Where,
+    check_days,
+    check_paging,
+    clean_text,
+    like_escape,
+    order_by,
+)
 from glp_pipeline.queries.connection import DEFAULT_CONFIG, QueryConfig, read_only_connection
 
 SUBSCRIPTION_COLUMNS = (
@@ -113,7 +121,9 @@ def search_subscriptions(
     if tier is not None:
         where.add("s.tier = %s", tier)
     if expiring_within_days is not None:
-        where.add("s.ends_at >= now() and s.ends_at < now() + make_interval(days => %s)", expiring_within_days)
+        where.add(
+            "s.ends_at >= now() and s.ends_at < now() + make_interval(days => %s)", expiring_within_days
+        )
 
     columns = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in SUBSCRIPTION_COLUMNS)
     count_query = sql.SQL("select count(*) as n from marts.subscriptions s where {}").format(where.sql())

@@ -1,0 +1,151 @@
+"""The dashboard's first screen (KPIs), the dropdowns' choices, and the sync history.
+
+Sync history is read from `reporting.sync_history` (a view over `glp.sync_history`) under the reader role,
+like everything else: the role may not read the `glp` schema itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from glp_pipeline.queries.connection import (
+    DEFAULT_CONFIG,
+    InvalidParameter,
+    QueryConfig,
+    QueryError,
+    read_only_connection,
+)
+
+EXPIRY_WINDOWS = (30, 60, 90)
+RESOURCES = ("devices", "subscriptions")
+
+
+@dataclass(frozen=True)
+class DeviceKpis:
+    total: int  # live: not removed from GreenLake (archived devices included)
+    assigned: int
+    unassigned: int
+    archived: int
+    removed_last_7_days: int
+
+
+@dataclass(frozen=True)
+class Utilization:
+    """Licence seats of STARTED (live) subscriptions."""
+
+    used: int
+    total: int
+
+    @property
+    def pct(self) -> float | None:
+        return round(100.0 * self.used / self.total, 1) if self.total else None
+
+
+@dataclass(frozen=True)
+class SyncFreshness:
+    resource: str
+    last_success_at: datetime | None
+    stale: bool  # no successful sync, or the last one is older than the freshness window
+
+
+@dataclass(frozen=True)
+class Overview:
+    devices: DeviceKpis
+    subscriptions_by_status: dict[str, int]
+    expiring: dict[int, int]  # window in days -> live subscriptions ending within it
+    utilization: Utilization
+    freshness: list[SyncFreshness] = field(default_factory=list)
+
+
+def overview(url: str, config: QueryConfig = DEFAULT_CONFIG) -> Overview:
+    """Device KPIs, subscriptions by status, expiring counts, licence utilisation and sync freshness."""
+    with read_only_connection(url, config) as conn, conn.transaction():
+        d = conn.execute(
+            "select count(*) filter (where not is_removed) as total,"
+            " count(*) filter (where not is_removed and is_assigned) as assigned,"
+            " count(*) filter (where not is_removed and not is_assigned) as unassigned,"
+            " count(*) filter (where not is_removed and is_archived) as archived,"
+            " count(*) filter (where is_removed and removed_at >= now() - interval '7 days') as removed_7d"
+            " from marts.devices"
+        ).fetchone()
+        by_status = conn.execute(
+            "select subscription_status as status, count(*) as n from marts.subscriptions"
+            " where not is_removed group by 1 order by 1"
+        ).fetchall()
+        expiring = conn.execute(
+            "select w as days, (select count(*) from marts.subscriptions where not is_removed"
+            "  and ends_at >= now() and ends_at < now() + make_interval(days => w)) as n"
+            " from unnest(%s::int[]) as w",
+            (list(EXPIRY_WINDOWS),),
+        ).fetchall()
+        util = conn.execute(
+            "select coalesce(sum(used_quantity), 0) as used, coalesce(sum(quantity), 0) as total"
+            " from marts.subscriptions where not is_removed and subscription_status = 'STARTED'"
+        ).fetchone()
+    assert d is not None and util is not None
+    return Overview(
+        devices=DeviceKpis(d["total"], d["assigned"], d["unassigned"], d["archived"], d["removed_7d"]),
+        subscriptions_by_status={r["status"]: r["n"] for r in by_status},
+        expiring={r["days"]: r["n"] for r in expiring},
+        utilization=Utilization(used=int(util["used"]), total=int(util["total"])),
+        freshness=sync_freshness(url, config),
+    )
+
+
+def sync_freshness(url: str, config: QueryConfig = DEFAULT_CONFIG) -> list[SyncFreshness]:
+    """Last successful sync per resource; stale when older than `freshness_hours` (or unknown)."""
+    try:
+        with read_only_connection(url, config) as conn:
+            rows = conn.execute(
+                "select r as resource, (select max(coalesce(finished_at, started_at))"
+                "  from reporting.sync_history h where h.resource = r and h.sync_status = 'success')"
+                " as last_success_at,"
+                " now() - make_interval(secs => %s) as threshold"
+                " from unnest(%s::text[]) as r",
+                (config.freshness_hours * 3600, list(RESOURCES)),
+            ).fetchall()
+    except QueryError:
+        return [SyncFreshness(r, None, True) for r in RESOURCES]
+    return [
+        SyncFreshness(
+            r["resource"],
+            r["last_success_at"],
+            r["last_success_at"] is None or r["last_success_at"] < r["threshold"],
+        )
+        for r in rows
+    ]
+
+
+def filter_options(url: str, config: QueryConfig = DEFAULT_CONFIG) -> dict[str, list[str]]:
+    """Distinct values for the filter dropdowns, from live devices and subscriptions, sorted."""
+    queries = {
+        "device_types": "select distinct device_type as v from marts.devices where not is_removed",
+        "regions": "select distinct region as v from marts.devices where not is_removed",
+        "application_ids": "select distinct application_id as v from marts.devices where not is_removed",
+        "tiers": "select distinct tier as v from marts.subscriptions where not is_removed",
+        "subscription_types": "select distinct subscription_type as v from marts.subscriptions"
+        " where not is_removed",
+        "subscription_statuses": "select distinct subscription_status as v from marts.subscriptions"
+        " where not is_removed",
+        "tag_keys": "select distinct t.tag_key as v from marts.device_tags t"
+        " join marts.devices d on d.device_id = t.device_id and not d.is_removed",
+    }
+    out: dict[str, list[str]] = {}
+    with read_only_connection(url, config) as conn, conn.transaction():
+        for name, query in queries.items():
+            rows = conn.execute(query + " order by 1").fetchall()  # type: ignore[operator]
+            out[name] = [r["v"] for r in rows if r["v"] is not None]
+    return out
+
+
+def sync_status(url: str, limit: int = 20, config: QueryConfig = DEFAULT_CONFIG) -> list[dict[str, Any]]:
+    """The most recent sync runs (`reporting.sync_history`), newest first."""
+    if not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise InvalidParameter(f"limit must be between 1 and 1000, not {limit!r}.")
+    with read_only_connection(url, config) as conn:
+        return conn.execute(
+            "select * from reporting.sync_history order by started_at desc, run_id, resource limit %s",
+            (limit,),
+        ).fetchall()
