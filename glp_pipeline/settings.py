@@ -114,6 +114,11 @@ class Settings(BaseSettings):
         default=None, description="Dagster's home (dagster.yaml, logs). Unset: GLP_HOME/dagster."
     )
 
+    # --- Dashboard ---------------------------------------------------------------------------------
+    glp_dashboard_password: SecretStr | None = Field(
+        default=None, description="When set, the dashboard shows nothing before this password is entered."
+    )
+
     # --- Logging ----------------------------------------------------------------------------------
     glp_log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
 

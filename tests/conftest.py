@@ -67,6 +67,15 @@ def database_url(pg_admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def glp_home() -> Iterator[Path]:
+    """A GLP_HOME outside pytest's basetemp: an embedded PostgreSQL started there runs as another OS user
+    (when we are root), and pytest keeps its basetemp private (0700)."""
+    home = Path(tempfile.mkdtemp(prefix="glp-test-home-"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
 def make_simulator() -> Iterator[Callable]:
     """Start GreenLake simulators on loopback: `sim, server = make_simulator(devices=..., ...)`."""
     from glp_pipeline.simulator import GreenLakeSimulator, SimulatorConfig

@@ -16,14 +16,14 @@ from glp_pipeline.sources.greenlake import parse_api_time
 
 
 @pytest.fixture
-def glp(tmp_path: Path):
+def glp(glp_home: Path):
     """Run `glp ...` with an environment like a user's shell (plus what the test adds)."""
     runner = CliRunner()
 
     def invoke(*args: str, env: dict[str, str] | None = None):
         get_settings.cache_clear()
         base = {
-            "GLP_HOME": str(tmp_path / "home"),
+            "GLP_HOME": str(glp_home),
             "GLP_BACKOFF_INITIAL_SECONDS": "0.01",
             "GLP_BACKOFF_MAX_SECONDS": "0.02",
             "GLP_MAX_ATTEMPTS": "2",
@@ -103,7 +103,7 @@ def test_unreachable_database_is_one_clear_line(glp, make_simulator):
     assert "hunter2-secret" not in result.output
 
 
-def test_json_only_writes_files_and_no_database(glp, make_simulator, tmp_path):
+def test_json_only_writes_files_and_no_database(glp, make_simulator, tmp_path, glp_home):
     sim, server = make_simulator(devices=120, subscriptions=35)
     out = tmp_path / "export"
     result = glp("sync", "--json-only", "--output-dir", str(out), env=_greenlake_env(sim, server))
@@ -112,7 +112,7 @@ def test_json_only_writes_files_and_no_database(glp, make_simulator, tmp_path):
     subscriptions = json.loads((out / "subscriptions.json").read_text())
     assert devices == sim.devices()
     assert sorted(s["id"] for s in subscriptions) == sorted(s["id"] for s in sim.subscriptions())
-    assert not (tmp_path / "home" / "pgdata").exists(), "--json-only must not start a database"
+    assert not (glp_home / "pgdata").exists(), "--json-only must not start a database"
 
 
 def test_json_only_with_a_bad_filter_writes_nothing(glp, make_simulator, tmp_path):
@@ -218,7 +218,7 @@ def test_transform_before_any_sync_says_what_to_do(glp, database_url):
     assert len(lines) == 1 and "glp sync" in lines[0], result.output
 
 
-def test_transform_and_docs_after_a_sync(glp, make_simulator, database_url, tmp_path):
+def test_transform_and_docs_after_a_sync(glp, make_simulator, database_url, glp_home):
     sim, server = make_simulator(devices=120, subscriptions=40)
     env = _greenlake_env(sim, server, DATABASE_URL=database_url)
     assert glp("sync", "--full", env=env).exit_code == 0
@@ -231,14 +231,14 @@ def test_transform_and_docs_after_a_sync(glp, make_simulator, database_url, tmp_
 
     docs = glp("docs", "--no-serve", env=env)
     assert docs.exit_code == 0, docs.output
-    catalog = json.loads((tmp_path / "home" / "dbt" / "target" / "catalog.json").read_text())
+    catalog = json.loads((glp_home / "dbt" / "target" / "catalog.json").read_text())
     devices = catalog["nodes"]["model.glp_sync.devices"]
     assert devices["metadata"]["schema"] == "marts"
     assert devices["columns"]["serial_number"]["comment"]
-    assert (tmp_path / "home" / "dbt" / "target" / "index.html").exists()
+    assert (glp_home / "dbt" / "target" / "index.html").exists()
 
 
-def test_docs_site_is_served_on_its_port(glp, make_simulator, database_url, tmp_path):
+def test_docs_site_is_served_on_its_port(glp, make_simulator, database_url, glp_home):
     import os
     import socket
     import subprocess
@@ -256,7 +256,7 @@ def test_docs_site_is_served_on_its_port(glp, make_simulator, database_url, tmp_
         port = s.getsockname()[1]
     proc = subprocess.Popen(  # noqa: S603 - our own CLI
         [sys.executable, "-m", "glp_pipeline.cli", "docs", "--port", str(port)],
-        env=os.environ | env | {"GLP_HOME": str(tmp_path / "home")},
+        env=os.environ | env | {"GLP_HOME": str(glp_home)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -279,7 +279,7 @@ def test_docs_site_is_served_on_its_port(glp, make_simulator, database_url, tmp_
         proc.wait(timeout=20)
 
 
-def test_demo_serves_the_dagster_ui_and_stops_everything_on_ctrl_c(tmp_path):
+def test_demo_serves_the_dagster_ui_and_stops_everything_on_ctrl_c(glp_home):
     import os
     import signal
     import socket
@@ -292,7 +292,7 @@ def test_demo_serves_the_dagster_ui_and_stops_everything_on_ctrl_c(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    home = tmp_path / "home"
+    home = glp_home
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GLP_", "DATABASE_URL", "DAGSTER_"))}
     proc = subprocess.Popen(  # noqa: S603 - our own CLI
         [

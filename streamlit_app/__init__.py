@@ -1,0 +1,1 @@
+"""The GLP Sync dashboard (Streamlit): `uv run streamlit run streamlit_app/app.py`."""

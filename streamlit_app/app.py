@@ -1,0 +1,33 @@
+"""GLP Sync dashboard: `uv run streamlit run streamlit_app/app.py`.
+
+A multipage app (`st.navigation`): Overview, Devices, Subscriptions, Sync. When `GLP_DASHBOARD_PASSWORD` is
+set, the only page before login is a password form.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:  # `streamlit run` puts only streamlit_app/ on the path
+    sys.path.insert(0, ROOT)
+
+from streamlit_app import common  # noqa: E402
+
+st.set_page_config(page_title="GLP Sync", page_icon=":material/dns:", layout="wide")
+
+if common.is_authenticated():
+    pages = [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/devices.py", title="Devices", icon=":material/devices:"),
+        st.Page("pages/subscriptions.py", title="Subscriptions", icon=":material/license:"),
+        st.Page("pages/sync.py", title="Sync", icon=":material/sync:"),
+    ]
+    navigation = st.navigation(pages)
+    common.logout_button()
+else:
+    navigation = st.navigation([st.Page(common.login_page, title="Sign in")], position="hidden")
+navigation.run()

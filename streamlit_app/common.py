@@ -1,0 +1,157 @@
+"""What every dashboard page shares: the login gate, the database URL, cached queries and error display.
+
+The dashboard is a thin face over `glp_pipeline.queries`: no SQL here. Queries are cached for `CACHE_TTL`
+seconds with the database URL and the query config as part of the cache key. Failures (`QueryError`,
+`DatabaseError`) are shown as a message that says what to do, never as a stack trace.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from glp_pipeline import queries as q
+from glp_pipeline.database import DatabaseError, database_url
+from glp_pipeline.settings import get_settings
+
+CACHE_TTL = 60  # seconds
+AUTH_KEY = "glp_authenticated"
+LOAD_HINT = "Run `uv run glp demo` (or `uv run glp sync` then `uv run glp transform`) to load data."
+
+T = TypeVar("T")
+
+
+# --- access control ------------------------------------------------------------------------------------
+
+
+def dashboard_password() -> str | None:
+    """The dashboard password (`GLP_DASHBOARD_PASSWORD`), or None when the dashboard is open."""
+    secret = get_settings().glp_dashboard_password
+    return secret.get_secret_value() if secret is not None and secret.get_secret_value() else None
+
+
+def is_authenticated() -> bool:
+    return dashboard_password() is None or bool(st.session_state.get(AUTH_KEY))
+
+
+def login_page() -> None:
+    """The only thing shown before login: a password form."""
+    st.title("GLP Sync")
+    with st.form("login"):
+        entered = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Sign in")
+    if submitted:
+        password = dashboard_password() or ""
+        if hmac.compare_digest(entered.encode(), password.encode()):
+            st.session_state[AUTH_KEY] = True
+            st.rerun()
+        st.error("Wrong password.")
+
+
+def logout_button() -> None:
+    if dashboard_password() is not None and st.sidebar.button("Sign out"):
+        st.session_state.pop(AUTH_KEY, None)
+        st.rerun()
+
+
+# --- connection and errors -----------------------------------------------------------------------------
+
+
+def show_error(message: str) -> NoReturn:
+    """An error a person can act on, then stop the page."""
+    st.error(message)
+    st.info(LOAD_HINT)
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
+
+
+def connection() -> tuple[str, q.QueryConfig]:
+    """The database URL and query config; never starts a database (the embedded one must be running)."""
+    if not is_authenticated():  # defence in depth: app.py only routes here after login
+        st.stop()
+    try:
+        settings = get_settings()
+        url = database_url(settings, start=False)
+    except ValidationError as exc:
+        show_error(f"The GLP Sync settings are invalid: {exc.errors()[0].get('msg', exc)}.")
+    except DatabaseError as exc:
+        show_error(f"{exc} Or set `DATABASE_URL` to your PostgreSQL.")
+    return url, q.QueryConfig.from_settings(settings)
+
+
+def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a (cached) query; a `QueryError` becomes a message and stops the page."""
+    try:
+        return fn(*args, **kwargs)
+    except q.QueryError as exc:
+        show_error(str(exc))
+    except DatabaseError as exc:
+        show_error(str(exc))
+
+
+# --- cached queries ------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def overview(url: str, config: q.QueryConfig) -> q.Overview:
+    return q.overview(url, config)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def filter_options(url: str, config: q.QueryConfig) -> dict[str, list[str]]:
+    return q.filter_options(url, config)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def search_devices(url: str, config: q.QueryConfig, **filters: Any) -> q.Page:
+    return q.search_devices(url, config=config, **filters)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def device_detail(url: str, config: q.QueryConfig, device_id: str) -> dict[str, Any] | None:
+    return q.device_detail(url, device_id, config)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def search_subscriptions(url: str, config: q.QueryConfig, **filters: Any) -> q.Page:
+    return q.search_subscriptions(url, config=config, **filters)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def subscription_devices(url: str, config: q.QueryConfig, subscription_id: str) -> list[dict[str, Any]]:
+    return q.subscription_devices(url, subscription_id, config=config)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def sync_status(url: str, config: q.QueryConfig, limit: int) -> list[dict[str, Any]]:
+    return q.sync_status(url, limit, config)
+
+
+# --- display helpers -----------------------------------------------------------------------------------
+
+
+def frame(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
+    """Rows as a DataFrame; nested values (tags, lists) as JSON text so that Arrow can show them."""
+    df = pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame(rows)
+    for col in df.columns:
+        if df[col].map(lambda v: isinstance(v, dict | list)).any():
+            df[col] = df[col].map(lambda v: json.dumps(v, default=str) if isinstance(v, dict | list) else v)
+    return df
+
+
+ALL = "All"
+
+
+def optional(choice: str) -> str | None:
+    """A selectbox's "All" as None (no filter)."""
+    return None if choice == ALL else choice
+
+
+def page_caption(result: q.Page, noun: str) -> None:
+    st.caption(f"Page {result.page} of {result.pages} · {result.total:,} {noun}")

@@ -1,0 +1,229 @@
+"""The Streamlit dashboard, through AppTest, on a real PostgreSQL built from a simulator sync."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import streamlit as st
+from psycopg import sql
+from pydantic import SecretStr
+from streamlit.testing.v1 import AppTest
+
+from glp_pipeline import queries as q
+from glp_pipeline.greenlake import GreenLakeClient
+from glp_pipeline.settings import Settings, get_settings
+from glp_pipeline.simulator import GreenLakeSimulator, SimulatorConfig
+from glp_pipeline.sync import run_sync
+from glp_pipeline.transform import build
+
+APP = Path(__file__).resolve().parents[2] / "streamlit_app" / "app.py"
+
+
+@pytest.fixture(scope="module")
+def db(pg_admin_url, tmp_path_factory):
+    """One full sync and build of a small simulated workspace."""
+    name = f"glp_test_ui_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = urlunsplit(urlsplit(pg_admin_url)._replace(path=f"/{name}"))
+    sim = GreenLakeSimulator(SimulatorConfig(devices=150, subscriptions=40, seed=5))
+    server = sim.start("127.0.0.1", 0)
+    settings = Settings(
+        _env_file=None,
+        glp_home=tmp_path_factory.mktemp("ui-home"),
+        glp_base_url=server.base_url,
+        glp_token_url=server.token_url,
+        glp_client_id=sim.config.client_id,
+        glp_client_secret=SecretStr(sim.config.client_secret),
+        database_url=SecretStr(url),
+    )
+    try:
+        with GreenLakeClient.from_settings(settings) as client:
+            run_sync(settings, client, mode="full", url=url)
+            build(settings, url=url)
+        yield SimpleNamespace(url=url, sim=sim, config=q.QueryConfig.from_settings(settings))
+    finally:
+        server.stop()
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def _use(monkeypatch, tmp_path, url: str | None) -> None:
+    if url is not None:
+        monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("GLP_HOME", str(tmp_path / "glp-home"))
+    get_settings.cache_clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def app(db, monkeypatch, tmp_path):
+    _use(monkeypatch, tmp_path, db.url)
+    return AppTest.from_file(str(APP), default_timeout=30)
+
+
+def _open(at: AppTest, page: str) -> AppTest:
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _caption_total(at: AppTest) -> int:
+    text = next(c.value for c in at.caption if c.value.startswith("Page "))
+    return int(text.rsplit("·", 1)[1].split()[0].replace(",", ""))
+
+
+# --- overview ----------------------------------------------------------------------------------------------
+
+
+def test_overview_shows_the_query_layer_numbers(app, db):
+    app.run()
+    assert not app.exception
+    assert not app.error
+    ov = q.overview(db.url, db.config)
+    metrics = _metrics(app)
+    assert metrics["Devices"] == str(ov.devices.total) == str(len(db.sim.devices()))
+    assert metrics["Assigned"] == str(ov.devices.assigned)
+    assert metrics["Unassigned"] == str(ov.devices.unassigned)
+    assert metrics["Archived"] == str(ov.devices.archived)
+    assert metrics["Removed (7 days)"] == "0"
+    for status, count in ov.subscriptions_by_status.items():
+        assert metrics[status] == str(count)
+    for days in (30, 60, 90):
+        assert metrics[f"Expiring in {days} days"] == str(ov.expiring[days])
+    assert metrics["Licence utilisation"] == f"{ov.utilization.pct:.1f} %"
+    assert not app.warning  # just synced: fresh
+
+
+def test_overview_warns_when_stale(app, monkeypatch):
+    monkeypatch.setenv("GLP_FRESHNESS_HOURS", "0.000001")
+    get_settings.cache_clear()
+    app.run()
+    assert not app.exception
+    assert len(app.warning) == 2
+    assert all("stale" in w.value for w in app.warning)
+
+
+# --- devices -----------------------------------------------------------------------------------------------
+
+
+def test_device_search_by_serial_and_detail(app, db):
+    device = db.sim.devices()[7]
+    at = _open(app, "pages/devices.py")
+    at.text_input(key="dev_text").input(device["serialNumber"]).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["serial_number"].iloc[0] == device["serialNumber"]
+
+    at.selectbox(key="dev_pick").set_value(device["id"]).run()
+    assert not at.exception
+    assert at.json[0].value  # the raw JSON of the device
+    assert device["serialNumber"] in at.json[0].value
+    assert [t.label for t in at.tabs] == ["Subscriptions", "Tags", "Assignment history", "Raw JSON"]
+
+
+def test_device_filter_narrows_the_rows(app, db):
+    at = _open(app, "pages/devices.py")
+    everything = _caption_total(at)
+    kind = sorted({d["deviceType"] for d in db.sim.devices()})[0]
+    at.selectbox(key="dev_type").set_value(kind).run()
+    assert not at.exception
+    narrowed = _caption_total(at)
+    assert narrowed == sum(1 for d in db.sim.devices() if d["deviceType"] == kind) < everything
+    assert set(at.dataframe[0].value["device_type"]) == {kind}
+
+
+def test_device_paging_shows_the_next_rows(app, db):
+    at = _open(app, "pages/devices.py")
+    at.selectbox(key="dev_page_size").set_value(25).run()
+    first = list(at.dataframe[0].value["device_id"])
+    at.number_input(key="dev_page").set_value(2).run()
+    assert not at.exception
+    second = list(at.dataframe[0].value["device_id"])
+    expected = q.search_devices(db.url, page=2, page_size=25, config=db.config).items
+    assert second == [d["device_id"] for d in expected]
+    assert len(second) == 25
+    assert not set(first) & set(second)
+
+
+# --- subscriptions and sync --------------------------------------------------------------------------------
+
+
+def test_subscription_filter_and_devices(app, db):
+    at = _open(app, "pages/subscriptions.py")
+    status = "STARTED"
+    at.selectbox(key="sub_status").set_value(status).run()
+    assert not at.exception
+    expected = [s for s in db.sim.subscriptions() if s["subscriptionStatus"] == status]
+    assert _caption_total(at) == len(expected)
+    assert set(at.dataframe[0].value["subscription_status"]) == {status}
+
+    rows = q.search_subscriptions(db.url, status=status, page_size=50, config=db.config).items
+    linked = next(r for r in rows if r["linked_devices"])
+    at.selectbox(key="sub_pick").set_value(linked["subscription_id"]).run()
+    assert not at.exception
+    assert len(at.dataframe[1].value) == linked["linked_devices"]
+
+
+def test_sync_page_lists_runs(app, db):
+    at = _open(app, "pages/sync.py")
+    runs = q.sync_status(db.url, 20, db.config)
+    assert len(at.dataframe[0].value) == len(runs) >= 2
+    assert set(at.dataframe[0].value["resource"]) == {"devices", "subscriptions"}
+    assert _metrics(at)["Failed"] == "0"
+
+
+# --- no data, no database ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", [None, "pages/devices.py", "pages/subscriptions.py", "pages/sync.py"])
+def test_empty_database_says_run_glp_demo(database_url, monkeypatch, tmp_path, page):
+    _use(monkeypatch, tmp_path, database_url)
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception
+    assert any("not built" in e.value for e in at.error)
+    assert any("uv run glp demo" in i.value for i in at.info)
+
+
+def test_embedded_database_not_running(monkeypatch, tmp_path):
+    _use(monkeypatch, tmp_path, None)
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert not at.exception
+    assert "not running" in at.error[0].value
+    assert "uv run glp demo" in at.info[0].value
+
+
+# --- access control ----------------------------------------------------------------------------------------
+
+
+def test_password_gate(app, db, monkeypatch):
+    monkeypatch.setenv("GLP_DASHBOARD_PASSWORD", "s3cret")
+    app.run()
+    assert not app.exception
+    assert not app.metric and not app.dataframe
+    assert [t.label for t in app.text_input] == ["Password"]
+    with pytest.raises(ValueError, match=r"Could not find|not a registered"):
+        app.switch_page("pages/devices.py")
+
+    app.text_input[0].input("wrong")
+    app.button[0].click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == ["Wrong password."]
+    assert not app.metric
+
+    app.text_input[0].input("s3cret")
+    app.button[0].click().run()
+    assert not app.exception
+    assert _metrics(app)["Devices"] == str(len(db.sim.devices()))
