@@ -338,12 +338,13 @@ def demo(
     ] = 5000,
     subscriptions: Annotated[int, typer.Option(min=1, help="Simulated subscriptions.")] = 1000,
     port: Annotated[int, typer.Option(help="Port of the Dagster UI on 127.0.0.1.")] = 3000,
+    dashboard_port: Annotated[int, typer.Option(help="Port of the dashboard on 127.0.0.1.")] = 8501,
     serve: Annotated[
         bool, typer.Option(help="Start the Dagster webserver and daemon afterwards (until Ctrl-C).")
     ] = True,
 ) -> None:
     """The main job: a first full materialization through Dagster (GreenLake, or without credentials the
-    built-in simulator → PostgreSQL → dbt), then the Dagster UI and daemon until Ctrl-C."""
+    built-in simulator → PostgreSQL → dbt), then the Dagster UI and daemon and the dashboard until Ctrl-C."""
     from glp_pipeline import history as sync_history
     from glp_pipeline.database import EmbeddedPostgres, connect, database_url
     from glp_pipeline.orchestration import materialize_all, prepare_dagster_home
@@ -368,7 +369,7 @@ def demo(
                     _print_history(runs, f"Full materialization, {time.monotonic() - started:.1f} s")
                     _print_marts_summary(url)
                     if serve:
-                        _serve_dagster(env, port, demo_settings)
+                        _serve(env, port, dashboard_port, demo_settings)
         finally:
             if serve and not was_running and embedded is not None:
                 embedded.stop()
@@ -385,22 +386,30 @@ def demo(
             )
 
 
-def _serve_dagster(env: dict[str, str], port: int, settings: Settings) -> None:
-    from glp_pipeline.orchestration import DagsterProcess
+def _serve(env: dict[str, str], port: int, dashboard_port: int, settings: Settings) -> None:
+    """Dagster (webserver + daemon) and the dashboard until Ctrl-C; both stopped cleanly afterwards."""
+    from glp_pipeline.orchestration import dagster_process, dashboard_process
 
-    dagster = DagsterProcess(env, "127.0.0.1", port, settings.dagster_home_dir / "dagster-dev.log")
+    logs = settings.dagster_home_dir
+    services = [
+        dagster_process(env, "127.0.0.1", port, logs / "dagster-dev.log"),
+        dashboard_process(env, "127.0.0.1", dashboard_port, logs / "dashboard.log"),
+    ]
     try:
-        dagster.wait_until_ready()
+        for service in services:
+            service.wait_until_ready()
         console.print(
-            f"\nDagster UI: {dagster.url}  (assets, lineage, checks, schedules, runs)\n"
+            f"\nDagster UI: http://127.0.0.1:{port}  (assets, lineage, checks, schedules, runs)\n"
+            f"Dashboard:  http://127.0.0.1:{dashboard_port}\n"
             f'Database:   psql "{env["DATABASE_URL"]}"\nCtrl-C stops everything.',
             highlight=False,
         )
-        dagster.proc.wait()
+        services[0].proc.wait()
     except KeyboardInterrupt:
         console.print("stopping ...")
     finally:
-        dagster.stop()
+        for service in services:
+            service.stop()
 
 
 def _greenlake_environment(settings: Settings) -> dict[str, str]:

@@ -83,17 +83,19 @@ def prepare_dagster_home(settings: Settings, url: str) -> dict[str, str]:
     }
 
 
-class DagsterProcess:
-    """`dagster dev` (webserver, daemon and code server) for the demo, stopped cleanly on `stop()`."""
+class ServiceProcess:
+    """A long-running child process of the demo (Dagster, the dashboard), with a health URL to wait for and
+    a clean stop: SIGINT to its process group (what Ctrl-C sends), then SIGKILL if it hangs."""
 
-    def __init__(self, env: dict[str, str], host: str, port: int, log_file: Path) -> None:
-        self.host, self.port = host, port
-        self.url = f"http://{host}:{port}"
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str], health_url: str, log_file: Path
+    ) -> None:
+        self.name, self.health_url = name, health_url
         bin_dir = Path(sys.executable).parent
         log_file.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_file.open("ab")
-        self.proc = subprocess.Popen(  # noqa: S603 - our own venv's dagster
-            [str(bin_dir / "dagster"), "dev", "-w", str(WORKSPACE_FILE), "-h", host, "-p", str(port)],
+        self.proc = subprocess.Popen(  # noqa: S603 - our own venv's programs
+            argv,
             env=os.environ | env | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
             cwd=REPO_ROOT,
             stdout=self._log,
@@ -106,20 +108,17 @@ class DagsterProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise OrchestrationError(
-                    f"dagster dev exited with code {self.proc.returncode}; see {self._log.name}"
+                    f"{self.name} exited with code {self.proc.returncode}; see {self._log.name}"
                 )
             try:
-                if httpx.get(f"{self.url}/server_info", timeout=2).status_code == 200:
+                if httpx.get(self.health_url, timeout=2).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(1)
-        raise OrchestrationError(
-            f"the Dagster webserver did not answer within {timeout:.0f} s; see {self._log.name}"
-        )
+        raise OrchestrationError(f"{self.name} did not answer within {timeout:.0f} s; see {self._log.name}")
 
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGINT (what Ctrl-C sends: dagster dev shuts its children down), then SIGKILL if it hangs."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGINT)
             try:
@@ -128,6 +127,33 @@ class DagsterProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
         self._log.close()
+
+
+def dagster_process(env: dict[str, str], host: str, port: int, log_file: Path) -> ServiceProcess:
+    """`dagster dev` (webserver, daemon and code server) on the workspace file."""
+    dagster = Path(sys.executable).parent / "dagster"
+    argv = [str(dagster), "dev", "-w", str(WORKSPACE_FILE), "-h", host, "-p", str(port)]
+    return ServiceProcess("dagster dev", argv, env, f"http://{host}:{port}/server_info", log_file)
+
+
+def dashboard_process(env: dict[str, str], host: str, port: int, log_file: Path) -> ServiceProcess:
+    """The Streamlit dashboard, headless."""
+    argv = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO_ROOT / "streamlit_app" / "app.py"),
+        "--server.headless",
+        "true",
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    return ServiceProcess("the dashboard", argv, env, f"http://{host}:{port}/_stcore/health", log_file)
 
 
 class OrchestrationError(RuntimeError):

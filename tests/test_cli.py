@@ -279,7 +279,7 @@ def test_docs_site_is_served_on_its_port(glp, make_simulator, database_url, glp_
         proc.wait(timeout=20)
 
 
-def test_demo_serves_the_dagster_ui_and_stops_everything_on_ctrl_c(glp_home):
+def test_demo_serves_dagster_and_the_dashboard_and_stops_everything_on_ctrl_c(glp_home):
     import os
     import signal
     import socket
@@ -289,9 +289,12 @@ def test_demo_serves_the_dagster_ui_and_stops_everything_on_ctrl_c(glp_home):
 
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    port, dashboard_port = ports
     home = glp_home
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GLP_", "DATABASE_URL", "DAGSTER_"))}
     proc = subprocess.Popen(  # noqa: S603 - our own CLI
@@ -306,6 +309,8 @@ def test_demo_serves_the_dagster_ui_and_stops_everything_on_ctrl_c(glp_home):
             "40",
             "--port",
             str(port),
+            "--dashboard-port",
+            str(dashboard_port),
         ],
         env=env | {"GLP_HOME": str(home)},
         stdout=subprocess.PIPE,
@@ -328,13 +333,28 @@ def test_demo_serves_the_dagster_ui_and_stops_everything_on_ctrl_c(glp_home):
         graph = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=30).json()
         keys = {"/".join(node["assetKey"]["path"]) for node in graph["data"]["assetNodes"]}
         assert {"greenlake/devices", "marts/devices", "reporting/devices_expiring_soon"} <= keys
+        deadline = time.monotonic() + 60
+        while True:  # the dashboard starts next to Dagster
+            try:
+                health = httpx.get(f"http://127.0.0.1:{dashboard_port}/_stcore/health", timeout=2)
+                if health.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the dashboard never answered"
+            time.sleep(1)
+        assert health.text == "ok"
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=90)
     assert proc.returncode in (0, 130), output
     assert "reporting.device_summary" in output, "the first materialization ran before the UI started"
-    with pytest.raises(httpx.TransportError):
-        httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2)
+    for stopped in (
+        f"http://127.0.0.1:{port}/server_info",
+        f"http://127.0.0.1:{dashboard_port}/_stcore/health",
+    ):
+        with pytest.raises(httpx.TransportError):
+            httpx.get(stopped, timeout=2)
     status = subprocess.run(
         [sys.executable, "-m", "glp_pipeline.cli", "db", "status"],
         env=env | {"GLP_HOME": str(home)},
