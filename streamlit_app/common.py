@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
+from glp_pipeline import exports
 from glp_pipeline import queries as q
 from glp_pipeline.database import DatabaseError, database_url
 from glp_pipeline.settings import get_settings
@@ -155,3 +156,45 @@ def optional(choice: str) -> str | None:
 
 def page_caption(result: q.Page, noun: str) -> None:
     st.caption(f"Page {result.page} of {result.pages} · {result.total:,} {noun}")
+
+
+# --- exports ---------------------------------------------------------------------------------------------
+
+EXPORT_PAGE_SIZE = 500
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def all_rows(search: Callable[..., q.Page], url: str, config: q.QueryConfig, **filters: Any) -> list[dict]:
+    """Every row matching the filters, read page by page through the query layer."""
+    filters = {k: v for k, v in filters.items() if k not in ("page", "page_size")}
+    rows: list[dict] = []
+    page = 1
+    while True:
+        result = run(search, url, config, page=page, page_size=EXPORT_PAGE_SIZE, **filters)
+        rows.extend(result.items)
+        if page >= result.pages:
+            return rows
+        page += 1
+
+
+def export_section(
+    search: Callable[..., q.Page],
+    url: str,
+    config: q.QueryConfig,
+    filters: dict,
+    total: int,
+    noun: str,
+    columns: list[str],
+) -> None:
+    """An expander that prepares the filtered list as CSV and Excel (formula triggers neutralised)."""
+    with st.expander(f"Export the {total} matching {noun}"):
+        if st.button("Prepare CSV and Excel files", key=f"export_{noun}"):
+            rows = all_rows(search, url, config, **filters)
+            stem = f"glp-{noun}"
+            st.download_button("Download CSV", exports.to_csv(rows, columns), f"{stem}.csv", "text/csv")
+            st.download_button(
+                "Download Excel", exports.to_xlsx(rows, columns, noun), f"{stem}.xlsx", XLSX_TYPE
+            )
+            st.caption(
+                f"{len(rows)} {noun}; cells a spreadsheet would run as formulas start with an apostrophe."
+            )

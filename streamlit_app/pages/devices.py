@@ -64,6 +64,7 @@ if not result.items:
     st.info("No device matches these filters.")
     st.stop()
 st.dataframe(common.frame(result.items, TABLE_COLUMNS), hide_index=True, width="stretch")
+common.export_section(common.search_devices, url, config, filters, result.total, "devices", TABLE_COLUMNS)
 
 # --- detail ----------------------------------------------------------------------------------------------
 st.subheader("Device detail")

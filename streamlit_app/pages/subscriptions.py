@@ -63,6 +63,9 @@ if not result.items:
     st.info("No subscription matches these filters.")
     st.stop()
 st.dataframe(common.frame(result.items, TABLE_COLUMNS), hide_index=True, width="stretch")
+common.export_section(
+    common.search_subscriptions, url, config, filters, result.total, "subscriptions", TABLE_COLUMNS
+)
 
 st.subheader("Devices on a subscription")
 labels = {s["subscription_id"]: f"{s['subscription_key']} · {s.get('tier') or ''}" for s in result.items}

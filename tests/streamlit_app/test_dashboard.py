@@ -227,3 +227,15 @@ def test_password_gate(app, db, monkeypatch):
     app.button[0].click().run()
     assert not app.exception
     assert _metrics(app)["Devices"] == str(len(db.sim.devices()))
+
+
+def test_device_export_holds_every_filtered_row(app, db):
+    at = _open(app, "pages/devices.py")
+    kind = sorted({d["deviceType"] for d in db.sim.devices()})[0]
+    at.selectbox(key="dev_type").set_value(kind).run()
+    at.button(key="export_devices").click().run()
+    assert not at.exception
+    expected = sum(1 for d in db.sim.devices() if d["deviceType"] == kind)
+    assert any(c.value.startswith(f"{expected} devices;") for c in at.caption)
+    downloads = at.get("download_button")
+    assert len(downloads) == 2
