@@ -105,6 +105,17 @@ def overview(url: str, config: q.QueryConfig) -> q.Overview:
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def chart_series(url: str, config: q.QueryConfig) -> dict[str, list[dict[str, Any]]]:
+    """The Overview's chart data, read through the query layer."""
+    return {
+        "devices": q.devices_by_type_and_region(url, config),
+        "expiry": q.expiry_timeline(url, config),
+        "inventory": q.inventory_trend(url, config),
+        "licences": q.license_trend(url, config),
+    }
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def filter_options(url: str, config: q.QueryConfig) -> dict[str, list[str]]:
     return q.filter_options(url, config)
 

@@ -25,6 +25,12 @@ from glp_pipeline.queries.overview import (
     sync_status,
 )
 from glp_pipeline.queries.subscriptions import search_subscriptions, subscription_devices
+from glp_pipeline.queries.trends import (
+    devices_by_type_and_region,
+    expiry_timeline,
+    inventory_trend,
+    license_trend,
+)
 
 __all__ = [
     "DeviceKpis",
@@ -37,7 +43,11 @@ __all__ = [
     "Utilization",
     "assignment_history",
     "device_detail",
+    "devices_by_type_and_region",
+    "expiry_timeline",
     "filter_options",
+    "inventory_trend",
+    "license_trend",
     "overview",
     "read_only_connection",
     "search_devices",

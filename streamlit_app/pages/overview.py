@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from streamlit_app import common
@@ -51,3 +52,24 @@ cols[-1].metric(
     f"{util.pct:.1f} %" if util.pct is not None else "—",
     help=f"{util.used:,} of {util.total:,} seats used, over STARTED subscriptions.",
 )
+
+series = common.run(common.chart_series, url, config)
+st.subheader("Devices by type and region")
+if series["devices"]:
+    devices = pd.DataFrame(series["devices"]).fillna({"region": "(unassigned)"})
+    st.bar_chart(devices, x="device_type", y="total_devices", color="region", x_label="", y_label="devices")
+cols = st.columns(2)
+with cols[0]:
+    st.subheader("Expiries by month")
+    if series["expiry"]:
+        expiry = pd.DataFrame(series["expiry"])
+        st.bar_chart(expiry, x="expiry_month", y="subscriptions_ending", x_label="", y_label="subscriptions")
+    else:
+        st.caption("No subscription ends from this month on.")
+with cols[1]:
+    st.subheader("Inventory and licences per week")
+    if series["inventory"] and series["licences"]:
+        trend = pd.DataFrame(series["inventory"]).merge(pd.DataFrame(series["licences"]), on="week_start")
+        st.line_chart(
+            trend, x="week_start", y=["devices_at_week_end", "licences_used", "licences_total"], x_label=""
+        )

@@ -359,3 +359,40 @@ def test_statement_timeout_is_a_query_error(db):
     config = q.QueryConfig(statement_timeout_seconds=0.05)
     with pytest.raises(q.QueryError, match="longer than"), q.read_only_connection(db.url, config) as conn:
         conn.execute("select pg_sleep(1)")
+
+
+# --- chart series ------------------------------------------------------------------------------------------
+
+
+def test_devices_by_type_and_region_add_up_to_the_live_devices(db):
+    rows = q.devices_by_type_and_region(db.url, db.config)
+    assert sum(r["total_devices"] for r in rows) == len(db.devices)
+    by_type: dict[str, int] = {}
+    for device in db.devices:
+        by_type[device["deviceType"]] = by_type.get(device["deviceType"], 0) + 1
+    got: dict[str, int] = {}
+    for r in rows:
+        got[r["device_type"]] = got.get(r["device_type"], 0) + r["total_devices"]
+    assert got == by_type
+
+
+def test_expiry_timeline_counts_each_future_expiry_once(db):
+    rows = q.expiry_timeline(db.url, db.config)
+    this_month = datetime.now(UTC).date().replace(day=1)
+    expected = sum(
+        1
+        for s in db.subscriptions
+        if s.get("endTime") and parse_api_time(s["endTime"]).date().replace(day=1) >= this_month
+    )
+    assert sum(r["subscriptions_ending"] for r in rows) == expected
+    assert [r["expiry_month"] for r in rows] == sorted(r["expiry_month"] for r in rows)
+
+
+def test_trends_cover_the_weeks_since_the_first_sync(db):
+    inventory = q.inventory_trend(db.url, db.config)
+    licences = q.license_trend(db.url, db.config)
+    assert inventory and licences
+    assert inventory[-1]["devices_at_week_end"] == len(db.devices)
+    assert sum(r["devices_removed"] for r in inventory) == len(db.removed)
+    started = [s for s in db.subscriptions if s["subscriptionStatus"] == "STARTED"]
+    assert licences[-1]["subscriptions"] == len(started)

@@ -239,3 +239,16 @@ def test_device_export_holds_every_filtered_row(app, db):
     assert any(c.value.startswith(f"{expected} devices;") for c in at.caption)
     downloads = at.get("download_button")
     assert len(downloads) == 2
+
+
+def test_overview_draws_its_charts(app, db):
+    app.run()
+    assert not app.exception
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values() if hasattr(node, "children") else []:
+            yield child
+            yield from walk(child)
+
+    types = [getattr(e, "type", None) for e in walk(app.main)]
+    assert types.count("vega_lite_chart") == 3, " ".join(sorted(set(map(str, types))))
