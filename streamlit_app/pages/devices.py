@@ -38,6 +38,12 @@ expiring = cols[4].number_input(
     "Expiring within (days)", min_value=0, max_value=3650, value=None, step=30, key="dev_expiring"
 )
 
+cols = st.columns([2, 2, 2, 1])
+application = cols[0].selectbox("Application", [common.ALL, *options["application_ids"]], key="dev_app")
+tag_key = cols[1].selectbox("Tag", [common.ALL, *options["tag_keys"]], key="dev_tag_key")
+tag_value = cols[2].text_input("Tag value (empty: any)", key="dev_tag_value")
+include_removed = cols[3].checkbox("Include removed", key="dev_removed", help="Devices gone from GreenLake.")
+
 cols = st.columns([2, 1, 1, 1])
 sort = cols[0].selectbox("Sort by", [DEFAULT_SORT, *DEVICE_SORTS], key="dev_sort")
 descending = cols[1].checkbox("Descending", key="dev_desc")
@@ -51,6 +57,9 @@ filters = {
     "assigned": None if assigned == common.ALL else assigned == "Yes",
     "tier": common.optional(tier),
     "expiring_within_days": None if expiring is None else int(expiring),
+    "application_id": common.optional(application),
+    "tag": None if tag_key == common.ALL else (tag_key, tag_value or None),
+    "include_removed": include_removed,
     "sort": None if sort == DEFAULT_SORT else sort,
     "descending": descending,
     "page_size": int(page_size),

@@ -252,3 +252,16 @@ def test_overview_draws_its_charts(app, db):
 
     types = [getattr(e, "type", None) for e in walk(app.main)]
     assert types.count("vega_lite_chart") == 3, " ".join(sorted(set(map(str, types))))
+
+
+def test_device_tag_filter_narrows_the_rows(app, db):
+    at = _open(app, "pages/devices.py")
+    live = _caption_total(at)
+    key = sorted({k for d in db.sim.devices() for k in (d["tags"] or {})})[0]
+    at.selectbox(key="dev_tag_key").set_value(key).run()
+    assert not at.exception
+    with_tag = [d for d in db.sim.devices() if key in (d["tags"] or {})]
+    assert _caption_total(at) == len(with_tag) < live
+    value = with_tag[0]["tags"][key]
+    at.text_input(key="dev_tag_value").input(value).run()
+    assert _caption_total(at) == sum(1 for d in with_tag if d["tags"][key] == value)
