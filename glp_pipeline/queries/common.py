@@ -11,7 +11,7 @@ from typing import Any
 
 from psycopg import sql
 
-from glp_pipeline.queries.connection import InvalidParameter
+from glp_pipeline.queries.connection import InvalidParameter, QueryConfig, read_only_connection
 
 MAX_PAGE_SIZE = 500
 MAX_EXPIRY_DAYS = 3650
@@ -70,6 +70,45 @@ def order_by(sort: str, allowed: dict[str, str], tiebreak: str, *, descending: b
         direction,
         sql.SQL(tiebreak),  # type: ignore[arg-type]
     )
+
+
+def search_order(
+    text: str | None,
+    sort: str | None,
+    default: str,
+    allowed: dict[str, str],
+    tiebreak: str,
+    *,
+    descending: bool,
+) -> sql.Composable:
+    """The order of a search: `relevance` (best match first) is the default with a text and means nothing
+    without one; any other sort comes from the allow-list, in the direction asked."""
+    sort = sort or ("relevance" if text else default)
+    if sort == "relevance" and not text:
+        sort = default
+    return order_by(sort, allowed, tiebreak, descending=descending if sort != "relevance" else True)
+
+
+def fetch_page(
+    url: str,
+    config: QueryConfig,
+    count_query: sql.Composable,
+    page_query: sql.Composable,
+    where: Where,
+    rank_params: list[Any],
+    page: int,
+    page_size: int,
+) -> Page:
+    """Count the matches and read one page of them in one read-only transaction (one snapshot, so the
+    total and the rows agree). `page_query` takes the rank's parameters, the filters', then limit/offset."""
+    with read_only_connection(url, config) as conn, conn.transaction():
+        total = conn.execute(count_query, where.params).fetchone()["n"]  # type: ignore[index]
+        rows = conn.execute(
+            page_query, [*rank_params, *where.params, page_size, (page - 1) * page_size]
+        ).fetchall()
+    for row in rows:
+        row["rank"] = float(row["rank"])
+    return Page(items=rows, total=total, page=page, page_size=page_size)
 
 
 def like_escape(text: str) -> str:

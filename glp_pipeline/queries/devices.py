@@ -19,8 +19,9 @@ from glp_pipeline.queries.common import (
     check_days,
     check_paging,
     clean_text,
+    fetch_page,
     like_escape,
-    order_by,
+    search_order,
 )
 from glp_pipeline.queries.connection import DEFAULT_CONFIG, QueryConfig, read_only_connection
 
@@ -92,12 +93,7 @@ def search_devices(
     check_paging(page, page_size)
     check_days(expiring_within_days)
     text = clean_text(text)
-    sort = sort or ("relevance" if text else "serial_number")
-    if sort == "relevance" and not text:
-        sort = "serial_number"
-    ordering = order_by(
-        sort, DEVICE_SORTS, "d.device_id", descending=descending if sort != "relevance" else True
-    )
+    ordering = search_order(text, sort, "serial_number", DEVICE_SORTS, "d.device_id", descending=descending)
 
     where = Where()
     rank: sql.Composable = sql.SQL("0.0")
@@ -154,14 +150,7 @@ def search_devices(
         where=where.sql(),
         order=ordering,
     )
-    with read_only_connection(url, config) as conn, conn.transaction():
-        total = conn.execute(count_query, where.params).fetchone()["n"]  # type: ignore[index]
-        rows = conn.execute(
-            page_query, [*rank_params, *where.params, page_size, (page - 1) * page_size]
-        ).fetchall()
-    for row in rows:
-        row["rank"] = float(row["rank"])
-    return Page(items=rows, total=total, page=page, page_size=page_size)
+    return fetch_page(url, config, count_query, page_query, where, rank_params, page, page_size)
 
 
 def device_detail(url: str, device_id: str, config: QueryConfig = DEFAULT_CONFIG) -> dict[str, Any] | None:

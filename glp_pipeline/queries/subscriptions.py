@@ -16,8 +16,9 @@ from glp_pipeline.queries.common import (
     check_days,
     check_paging,
     clean_text,
+    fetch_page,
     like_escape,
-    order_by,
+    search_order,
 )
 from glp_pipeline.queries.connection import DEFAULT_CONFIG, QueryConfig, read_only_connection
 
@@ -88,11 +89,8 @@ def search_subscriptions(
     check_paging(page, page_size)
     check_days(expiring_within_days)
     text = clean_text(text)
-    sort = sort or ("relevance" if text else "ends_at")
-    if sort == "relevance" and not text:
-        sort = "ends_at"
-    ordering = order_by(
-        sort, SUBSCRIPTION_SORTS, "s.subscription_id", descending=descending if sort != "relevance" else True
+    ordering = search_order(
+        text, sort, "ends_at", SUBSCRIPTION_SORTS, "s.subscription_id", descending=descending
     )
 
     where = Where()
@@ -134,14 +132,7 @@ def search_subscriptions(
         "  where ds.subscription_id = s.subscription_id) as linked_devices,"
         " {rank} as rank from marts.subscriptions s where {where} {order} limit %s offset %s"
     ).format(columns=columns, days=sql.SQL(_DAYS_REMAINING), rank=rank, where=where.sql(), order=ordering)
-    with read_only_connection(url, config) as conn, conn.transaction():
-        total = conn.execute(count_query, where.params).fetchone()["n"]  # type: ignore[index]
-        rows = conn.execute(
-            page_query, [*rank_params, *where.params, page_size, (page - 1) * page_size]
-        ).fetchall()
-    for row in rows:
-        row["rank"] = float(row["rank"])
-    return Page(items=rows, total=total, page=page, page_size=page_size)
+    return fetch_page(url, config, count_query, page_query, where, rank_params, page, page_size)
 
 
 def subscription_devices(
