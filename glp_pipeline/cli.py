@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from glp_pipeline.settings import Settings, get_settings
+from glp_pipeline.settings import Settings, environment_overrides, get_settings
 
 app = typer.Typer(
     name="glp",
@@ -361,7 +361,7 @@ def demo(
         try:
             with _greenlake_for_demo(settings, devices, subscriptions) as demo_settings:
                 env = prepare_dagster_home(demo_settings, url) | _greenlake_environment(demo_settings)
-                with _environment(env):
+                with environment_overrides(env):
                     console.print("materializing every asset (sync, dbt build) through Dagster ...")
                     materialize_all(mode="full")
                     with connect(url) as conn:
@@ -419,23 +419,6 @@ def _greenlake_environment(settings: Settings) -> dict[str, str]:
         env["GLP_CLIENT_ID"] = settings.glp_client_id
         env["GLP_CLIENT_SECRET"] = settings.glp_client_secret.get_secret_value()
     return env
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables (and re-read the settings) for the duration of the block."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-        get_settings.cache_clear()
 
 
 def _print_history(runs: list[dict], title: str) -> None:

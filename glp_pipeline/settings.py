@@ -7,6 +7,9 @@ which reads the environment once per process; tests build `Settings(...)` explic
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -143,3 +146,23 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""
     return Settings()
+
+
+@contextmanager
+def environment_overrides(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for a block, then restore them; the settings are re-read on both sides.
+
+    For what runs in this process but reads the environment itself (dbt's profile, a dbt subprocess that
+    inherits it, the demo's in-process Dagster run)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+        get_settings.cache_clear()

@@ -10,15 +10,13 @@ process through its documented programmatic entry point, `dbtRunner`.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from glp_pipeline.database import connect, database_url, to_libpq
+from glp_pipeline.settings import environment_overrides
 
 if TYPE_CHECKING:
     from glp_pipeline.settings import Settings
@@ -61,20 +59,6 @@ def dbt_environment(url: str) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
 def _dbt_dirs(settings: Settings) -> dict[str, str]:
     target = settings.glp_home / "dbt" / "target"
     logs = settings.glp_home / "dbt" / "logs"
@@ -112,7 +96,7 @@ def run_dbt(args: list[str], settings: Settings, url: str | None = None, quiet: 
     flags = ["--quiet"] if quiet else []
     if args[0] in ("build", "run", "test", "snapshot", "compile", "docs", "source"):
         flags += ["--vars", json.dumps({"reader_role": settings.glp_reader_role})]
-    with _environment(env):
+    with environment_overrides(env):
         result = dbtRunner().invoke([*args, *flags])
     report = BuildReport(success=bool(result.success))
     if result.exception is not None:

@@ -18,7 +18,6 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from glp_pipeline.database import EmbeddedPostgres, database_url
-from glp_pipeline.settings import Settings, get_settings
+from glp_pipeline.settings import Settings, environment_overrides, get_settings
 from glp_pipeline.transform import DBT_PROJECT_DIR, TransformError, check_raw_tables, dbt_environment, run_dbt
 
 DBT_OP = "glp_dbt"
@@ -103,21 +102,6 @@ def dbt_resource(project: DbtProject) -> DbtCliResource:
     return DbtCliResource(project_dir=project, dbt_executable=os.fspath(DBT_EXECUTABLE))
 
 
-@contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for a block (DbtCliResource hands os.environ to the dbt subprocess)."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old
-
-
 def prune_run_targets(root: Path, keep: int = KEEP_RUN_TARGETS) -> None:
     """Delete all but the newest `keep` per-invocation artifact directories of the dbt op."""
     runs = sorted(
@@ -149,7 +133,7 @@ def build_dbt_assets(project: DbtProject, freshness_policy: dg.FreshnessPolicy) 
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DO_NOT_TRACK": "1",
         }
-        with environment(env):
+        with environment_overrides(env):
             invocation = dbt.cli(args, context=context)
             yield from invocation.stream()
         # Keep this build's partial parse where the next invocation starts from.
