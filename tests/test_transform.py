@@ -328,6 +328,41 @@ def test_full_text_search_ranks_serial_matches_first(built):
     assert len(gin) == 2, "devices and subscriptions each have a GIN index on search_vector"
 
 
+def test_marts_keep_one_copy_of_each_index_and_fresh_statistics_across_builds(built):
+    """Three builds ran (two full, one incremental): each index exists once, under its stable name, and
+    every mart was analysed by the build itself (not left to autovacuum)."""
+    indexes = _query(
+        built.url,
+        "select tablename, indexname, regexp_replace(indexdef, 'INDEX \\S+ ON', 'INDEX ON') from pg_indexes"
+        " where schemaname = 'marts' order by 1, 2",
+    )
+    definitions = [(table, definition) for table, _, definition in indexes]
+    assert len(definitions) == len(set(definitions)), f"duplicate indexes: {indexes}"
+    names = {name for _, name, _ in indexes}
+    assert {
+        "devices__device_id",
+        "devices__search_vector",
+        "devices__device_type__serial_number",
+        "devices__region__serial_number",
+        "subscriptions__search_vector",
+        "device_tags__tag_key__tag_value",
+    } <= names
+    analysed = dict(
+        _query(
+            built.url,
+            "select relname, last_analyze is not null from pg_stat_user_tables where schemaname = 'marts'",
+        )
+    )
+    assert set(analysed) == {
+        "devices",
+        "subscriptions",
+        "device_subscriptions",
+        "device_tags",
+        "subscription_tags",
+    }
+    assert all(analysed.values()), analysed
+
+
 def test_dbt_environment_reads_socket_and_tcp_urls():
     socket = dbt_environment("postgresql://postgres:pw@%2Ftmp%2FSome%20Dir%2Fpgdata:5432/glp")
     assert socket["GLP_DB_HOST"] == "/tmp/Some Dir/pgdata"

@@ -6,6 +6,7 @@ parameter, and the one identifier a caller picks (the sort column) comes from an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,9 +112,37 @@ def fetch_page(
     return Page(items=rows, total=total, page=page, page_size=page_size)
 
 
-def like_escape(text: str) -> str:
-    """Escape LIKE wildcards so that a fragment matches literally (default escape character `\\`)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def prefix_tsquery(text: str) -> str | None:
+    """The `to_tsquery('simple', ...)` source that finds what a person means by a search text, answered by
+    the `search_vector` GIN index alone (no table scan at any size).
+
+    Every whitespace-separated word of the text must match the beginning of a word in the vector: its
+    letter/digit runs as prefixes (`jose-gw` finds "San Jose-GW-668", `cg7r0` the serial CG7R0N6O4), or
+    the word as the database's parser reads it (`10.4`, `ap.lobby.example.com`), or, when it is hex digits
+    with `:`, `-` or `.` separators, the MAC address's bare hex digits (`94-60-d5` finds 94:60:D5:...).
+    None when the text has no letter or digit, which matches nothing. User text only reaches the query as
+    quoted lexemes of letters and digits (or a whole word without quote or backslash), never as operators.
+    """
+    terms = []
+    for word in text.split():
+        parts = _WORD_PARTS.findall(word.lower())
+        if not parts:
+            continue
+        alternatives = [" & ".join(f"'{part}':*" for part in parts)]
+        hex_digits = _MAC_SEPARATORS.sub("", word)
+        if len(parts) > 1 and _HEX.fullmatch(hex_digits):
+            # A MAC fragment: its parts alone ("94", "60") would match far too much.
+            alternatives = [f"'{hex_digits.lower()}':*"]
+        if len(parts) > 1 and not _UNQUOTABLE.search(word):
+            alternatives.append(f"'{word.lower()}':*")
+        terms.append("(" + " | ".join(alternatives) + ")" if len(alternatives) > 1 else alternatives[0])
+    return " & ".join(terms) or None
+
+
+_WORD_PARTS = re.compile(r"[^\W_]+")
+_UNQUOTABLE = re.compile(r"['\\]")
+_MAC_SEPARATORS = re.compile(r"[:.\-]")
+_HEX = re.compile(r"[0-9A-Fa-f]{4,12}")
 
 
 def clean_text(text: str | None) -> str | None:

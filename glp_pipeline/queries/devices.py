@@ -1,10 +1,9 @@
 """Device search and the device detail view, over `marts.devices` and its link tables.
 
-Text search: the weighted `search_vector` (simple config, GIN index) answers whole words such as a full
-serial number, a MAC address or a site name, ranked. People also type fragments (the first characters of a
-serial, part of a MAC in any notation, part of a device name), which a tsvector cannot match, so a text
-also matches on a serial-number prefix, a MAC prefix with separators ignored, and a device-name substring.
-Those are sequential scans, acceptable at GreenLake workspace sizes (tens of thousands of devices).
+Text search runs on the weighted `search_vector` (simple config, GIN index) only, so it stays an index
+lookup at any inventory size: each word of the text matches the beginning of a word in a device's serial
+number, name, MAC address (in any notation), model, part number, type, region or location, ranked by where it
+matched (see `prefix_tsquery`).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from glp_pipeline.queries.common import (
     check_paging,
     clean_text,
     fetch_page,
-    like_escape,
+    prefix_tsquery,
     search_order,
 )
 from glp_pipeline.queries.connection import DEFAULT_CONFIG, QueryConfig, read_only_connection
@@ -50,13 +49,6 @@ DEVICE_SORTS = {
     "relevance": "rank",
 }
 
-_TEXT_MATCH = (
-    "d.search_vector @@ websearch_to_tsquery('simple', %s)"
-    " or d.serial_number ilike %s || '%%'"
-    " or (%s <> ''"
-    "     and regexp_replace(upper(coalesce(d.mac_address, '')), '[^0-9A-F]', '', 'g') like %s || '%%')"
-    " or d.device_name ilike '%%' || %s || '%%'"
-)
 _EXPIRING = (
     "exists (select 1 from marts.device_subscriptions ds"
     " join marts.subscriptions s on s.subscription_id = ds.subscription_id and not s.is_removed"
@@ -99,14 +91,16 @@ def search_devices(
     rank: sql.Composable = sql.SQL("0.0")
     rank_params: list[Any] = []
     if text:
-        fragment = like_escape(text)
-        mac_fragment = like_escape("".join(ch for ch in text.upper() if ch.isalnum()))
-        where.add(_TEXT_MATCH, text, fragment, mac_fragment, mac_fragment, fragment)
+        tsquery = prefix_tsquery(text)
+        if tsquery:
+            where.add("d.search_vector @@ to_tsquery('simple', %s)", tsquery)
+        else:
+            where.add("false")  # no letter or digit in the text: nothing matches
         rank = sql.SQL(
-            "ts_rank(d.search_vector, websearch_to_tsquery('simple', %s))"
+            "ts_rank(d.search_vector, to_tsquery('simple', %s))"
             " + case when upper(d.serial_number) = upper(%s) then 1 else 0 end"
         )
-        rank_params = [text, text]
+        rank_params = [tsquery or "", text]
     if not include_removed:
         where.add("not d.is_removed")
     if device_type is not None:

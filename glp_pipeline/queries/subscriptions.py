@@ -1,7 +1,7 @@
 """Subscription search and a subscription's devices, over `marts.subscriptions` and its link table.
 
-Text search works like the device search: the weighted `search_vector` for whole words (key, SKU, SKU
-description, tier), plus a key prefix and an SKU prefix for fragments people type.
+Text search works like the device search, on the weighted `search_vector` alone: each word of the text matches
+the beginning of a word of the key, SKU, SKU description, tier or type (see `prefix_tsquery`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from glp_pipeline.queries.common import (
     check_paging,
     clean_text,
     fetch_page,
-    like_escape,
+    prefix_tsquery,
     search_order,
 )
 from glp_pipeline.queries.connection import DEFAULT_CONFIG, QueryConfig, read_only_connection
@@ -97,19 +97,16 @@ def search_subscriptions(
     rank: sql.Composable = sql.SQL("0.0")
     rank_params: list[Any] = []
     if text:
-        fragment = like_escape(text)
-        where.add(
-            "s.search_vector @@ websearch_to_tsquery('simple', %s)"
-            " or s.subscription_key ilike %s || '%%' or s.sku ilike %s || '%%'",
-            text,
-            fragment,
-            fragment,
-        )
+        tsquery = prefix_tsquery(text)
+        if tsquery:
+            where.add("s.search_vector @@ to_tsquery('simple', %s)", tsquery)
+        else:
+            where.add("false")  # no letter or digit in the text: nothing matches
         rank = sql.SQL(
-            "ts_rank(s.search_vector, websearch_to_tsquery('simple', %s))"
+            "ts_rank(s.search_vector, to_tsquery('simple', %s))"
             " + case when upper(s.subscription_key) = upper(%s) then 1 else 0 end"
         )
-        rank_params = [text, text]
+        rank_params = [tsquery or "", text]
     if not include_removed:
         where.add("not s.is_removed")
     if subscription_type is not None:

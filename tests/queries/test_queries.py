@@ -191,9 +191,25 @@ def test_text_search_finds_a_serial_a_fragment_and_a_mac(db):
     assert mac["id"] in {
         d["device_id"] for d in q.search_devices(db.url, text=dashed, config=db.config).items
     }
+    hex_digits = mac["macAddress"].replace(":", "")
+    dotted = f"{hex_digits[:4]}.{hex_digits[4:8]}".lower()  # Cisco notation, first 8 digits
+    assert mac["id"] in {
+        d["device_id"] for d in q.search_devices(db.url, text=dotted, page_size=500, config=db.config).items
+    }
     assert q.search_devices(db.url, text="no-such-thing-zzz", config=db.config).total == 0
-    # LIKE wildcards in the text are literal, not "match everything".
-    assert q.search_devices(db.url, text="%", config=db.config).total == 0
+    # Wildcards and query operators in the text are literal, not "match everything" or a syntax error.
+    for text in ("%", "*", "!", "a & | !b", "'", "\\", "x:*"):
+        page = q.search_devices(db.url, text=text, config=db.config)
+        assert page.total < len(db.devices), text
+
+
+def test_text_search_matches_the_start_of_any_word_of_a_name(db):
+    named = next(d for d in db.devices if d.get("deviceName") and "-" in d["deviceName"])
+    words = named["deviceName"].split("-")
+    text = " ".join(word[:3] for word in words[1:])  # e.g. "GW-668" -> "GW 668"
+    page = q.search_devices(db.url, text=text, page_size=500, config=db.config)
+    assert named["id"] in {d["device_id"] for d in page.items}
+    assert page.total < len(db.devices)
 
 
 def test_paging_is_complete_stable_and_without_overlap(db):

@@ -1,9 +1,9 @@
 {{
     config(
-        indexes=[
+        meta={'indexes': [
             {'columns': ['device_id']},
             {'columns': ['subscription_id']},
-        ]
+        ]},
     )
 }}
 

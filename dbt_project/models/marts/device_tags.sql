@@ -1,4 +1,4 @@
-{{ config(indexes=[{'columns': ['device_id']}, {'columns': ['tag_key', 'tag_value']}]) }}
+{{ config(meta={'indexes': [{'columns': ['device_id']}, {'columns': ['tag_key', 'tag_value']}]}) }}
 
 with devices as (
 

@@ -6,11 +6,14 @@
         unique_key='device_id',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
-        indexes=[
+        meta={'indexes': [
             {'columns': ['device_id'], 'unique': true},
             {'columns': ['serial_number']},
             {'columns': ['search_vector'], 'type': 'gin'},
-        ]
+            {'columns': ['device_type', 'serial_number']},
+            {'columns': ['region', 'serial_number']},
+            {'columns': ['application_id']},
+        ]},
     )
 }}
 

@@ -6,12 +6,12 @@
         unique_key='subscription_id',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
-        indexes=[
+        meta={'indexes': [
             {'columns': ['subscription_id'], 'unique': true},
             {'columns': ['subscription_key']},
             {'columns': ['ends_at']},
             {'columns': ['search_vector'], 'type': 'gin'},
-        ]
+        ]},
     )
 }}
 
