@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -117,3 +125,161 @@ def settings_for(tmp_path: Path) -> Callable[..., Settings]:
         return Settings(_env_file=None, **values)
 
     return build
+
+
+# --- `glp demo`, served once for the tests that need it (it takes about a minute to start) ---
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "stops_served_demo: the test ends the shared `glp demo`, so it runs after its other users"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that stop the shared demo run after its other users, so that one demo serves them all."""
+    stoppers = [item for item in items if item.get_closest_marker("stops_served_demo")]
+    rest = [item for item in items if not item.get_closest_marker("stops_served_demo")]
+    users = [n for n, item in enumerate(rest) if "demo_launcher" in getattr(item, "fixturenames", ())]
+    if stoppers and users:
+        at = users[-1] + 1
+        items[:] = rest[:at] + stoppers + rest[at:]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServedDemo:
+    """A `glp demo` subprocess serving the Dagster UI and the dashboard, with its own GLP_HOME."""
+
+    proc: subprocess.Popen
+    home: Path
+    env: dict[str, str]
+    port: int
+    dashboard_port: int
+    log: IO[str]
+    output: str | None = field(default=None)
+
+    def glp(self, *args: str) -> subprocess.CompletedProcess:
+        """Run `glp ...` with the demo's environment (same GLP_HOME)."""
+        return subprocess.run(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "glp_pipeline.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+
+    def read_output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def wait_until_served(self, timeout: float = 240) -> None:
+        """Until the Dagster UI and then the dashboard answer (the demo first loads and transforms)."""
+        deadline = time.monotonic() + timeout
+        for what, url in (
+            ("the Dagster UI", f"http://127.0.0.1:{self.port}/server_info"),
+            ("the dashboard", f"http://127.0.0.1:{self.dashboard_port}/_stcore/health"),
+        ):
+            while True:
+                assert self.proc.poll() is None, f"glp demo exited:\n{self.read_output()}"
+                assert time.monotonic() < deadline, f"{what} never answered:\n{self.read_output()}"
+                try:
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(1)
+
+    def interrupt(self, timeout: float = 90) -> str:
+        """Ctrl-C, as a user would; returns everything the demo printed. Idempotent."""
+        if self.output is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            finally:
+                if self.proc.poll() is None:
+                    self.proc.kill()
+                    self.proc.wait()
+                self.output = self.read_output()
+                self.log.close()
+        return self.output
+
+
+class DemoLauncher:
+    """Starts `glp demo` when a test first needs it, and again only if a test stopped it."""
+
+    def __init__(self) -> None:
+        self.started: list[ServedDemo] = []
+        self.failed: str | None = None
+
+    def running(self) -> ServedDemo:
+        if self.failed:
+            pytest.fail(f"the shared glp demo did not start: {self.failed}")
+        if self.started and self.started[-1].output is None and self.started[-1].proc.poll() is None:
+            return self.started[-1]
+        home = Path(tempfile.mkdtemp(prefix="glp-test-home-"))  # outside pytest's basetemp, as glp_home
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GLP_", "DATABASE_URL", "DAGSTER_"))}
+        env["GLP_HOME"] = str(home)
+        port, dashboard_port = _free_port(), _free_port()
+        log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by interrupt()
+        proc = subprocess.Popen(  # noqa: S603 - our own CLI
+            [
+                sys.executable,
+                "-m",
+                "glp_pipeline.cli",
+                "demo",
+                "--devices",
+                "200",
+                "--subscriptions",
+                "40",
+                "--port",
+                str(port),
+                "--dashboard-port",
+                str(dashboard_port),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        demo = ServedDemo(proc, home, env, port, dashboard_port, log)
+        self.started.append(demo)
+        try:
+            demo.wait_until_served()
+        except AssertionError as e:
+            self.failed = str(e)
+            demo.interrupt()
+            raise
+        return demo
+
+    def stop_all(self) -> None:
+        for demo in self.started:
+            demo.interrupt()
+            if demo.proc.returncode not in (0, 130):  # a clean stop also stops its PostgreSQL
+                subprocess.run(
+                    [sys.executable, "-m", "glp_pipeline.cli", "db", "stop"],
+                    env=demo.env,
+                    capture_output=True,
+                    check=False,
+                )
+            shutil.rmtree(demo.home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo_launcher() -> Iterator[DemoLauncher]:
+    """Starts the shared demo on `.running()` (as `served_demo` does); stops it when the session ends."""
+    launcher = DemoLauncher()
+    yield launcher
+    launcher.stop_all()
+
+
+@pytest.fixture
+def served_demo(demo_launcher: DemoLauncher) -> ServedDemo:
+    """`glp demo --devices 200 --subscriptions 40` serving Dagster and the dashboard on free ports, shared by
+    the tests that use it (a test that stops it is marked `stops_served_demo` and runs last)."""
+    return demo_launcher.running()

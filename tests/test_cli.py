@@ -279,75 +279,23 @@ def test_docs_site_is_served_on_its_port(glp, make_simulator, database_url, glp_
         proc.wait(timeout=20)
 
 
-def test_demo_serves_dagster_and_the_dashboard_and_stops_everything_on_ctrl_c(glp_home):
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
-
+@pytest.mark.stops_served_demo
+def test_demo_serves_dagster_and_the_dashboard_and_stops_everything_on_ctrl_c(served_demo):
     import httpx
 
-    ports = []
-    for _ in range(2):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            ports.append(s.getsockname()[1])
-    port, dashboard_port = ports
-    home = glp_home
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GLP_", "DATABASE_URL", "DAGSTER_"))}
-    proc = subprocess.Popen(  # noqa: S603 - our own CLI
-        [
-            sys.executable,
-            "-m",
-            "glp_pipeline.cli",
-            "demo",
-            "--devices",
-            "200",
-            "--subscriptions",
-            "40",
-            "--port",
-            str(port),
-            "--dashboard-port",
-            str(dashboard_port),
-        ],
-        env=env | {"GLP_HOME": str(home)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    port, dashboard_port = served_demo.port, served_demo.dashboard_port
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "the Dagster UI never answered"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(1)
+        # served_demo waited until the Dagster UI and then the dashboard answered
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
         query = "{ assetNodes { assetKey { path } } }"
         graph = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=30).json()
         keys = {"/".join(node["assetKey"]["path"]) for node in graph["data"]["assetNodes"]}
         assert {"greenlake/devices", "marts/devices", "reporting/devices_expiring_soon"} <= keys
-        deadline = time.monotonic() + 60
-        while True:  # the dashboard starts next to Dagster
-            try:
-                health = httpx.get(f"http://127.0.0.1:{dashboard_port}/_stcore/health", timeout=2)
-                if health.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the dashboard never answered"
-            time.sleep(1)
-        assert health.text == "ok"
+        health = httpx.get(f"http://127.0.0.1:{dashboard_port}/_stcore/health", timeout=5)
+        assert health.status_code == 200 and health.text == "ok"
     finally:
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=90)
-    assert proc.returncode in (0, 130), output
+        output = served_demo.interrupt()
+    assert served_demo.proc.returncode in (0, 130), output
     assert "reporting.device_summary" in output, "the first materialization ran before the UI started"
     for stopped in (
         f"http://127.0.0.1:{port}/server_info",
@@ -355,11 +303,5 @@ def test_demo_serves_dagster_and_the_dashboard_and_stops_everything_on_ctrl_c(gl
     ):
         with pytest.raises(httpx.TransportError):
             httpx.get(stopped, timeout=2)
-    status = subprocess.run(
-        [sys.executable, "-m", "glp_pipeline.cli", "db", "status"],
-        env=env | {"GLP_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    status = served_demo.glp("db", "status")
     assert "not running" in status.stdout, "the demo stops the embedded PostgreSQL it started"
