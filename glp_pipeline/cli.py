@@ -391,9 +391,10 @@ def _serve(env: dict[str, str], port: int, dashboard_port: int, settings: Settin
     from glp_pipeline.orchestration import dagster_process, dashboard_process
 
     logs = settings.dagster_home_dir
+    dashboard_env = env | {"GLP_DAGSTER_URL": f"http://127.0.0.1:{port}"}  # links and "sync now"
     services = [
         dagster_process(env, "127.0.0.1", port, logs / "dagster-dev.log"),
-        dashboard_process(env, "127.0.0.1", dashboard_port, logs / "dashboard.log"),
+        dashboard_process(dashboard_env, "127.0.0.1", dashboard_port, logs / "dashboard.log"),
     ]
     try:
         for service in services:

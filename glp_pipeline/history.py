@@ -37,8 +37,11 @@ create table if not exists {APP_SCHEMA}.sync_history (
     complete        boolean,
     reconcile_passes integer    not null default 0,
     error_message   text,
+    dagster_run_id  text,
     unique (run_id, resource)
 );
+-- Added after the first release: tables created before it get the column here.
+alter table {APP_SCHEMA}.sync_history add column if not exists dagster_run_id text;
 create index if not exists sync_history_resource_started_idx
     on {APP_SCHEMA}.sync_history (resource, started_at desc);
 comment on table {APP_SCHEMA}.sync_history is
@@ -67,6 +70,7 @@ class SyncRun:
     resources: list[str]
     trigger: str = "cli"
     run_id: UUID = field(default_factory=uuid4)
+    dagster_run_id: str | None = None  # the Dagster run that ran this sync, for links to its logs
     started_at: datetime = field(default_factory=lambda: now_ms())
 
 
@@ -85,9 +89,10 @@ def record_start(conn: psycopg.Connection, run: SyncRun) -> None:
     ensure_schema(conn)
     for resource in run.resources:
         conn.execute(
-            "insert into glp.sync_history (run_id, resource, mode, trigger, status, started_at)"
-            " values (%s, %s, %s, %s, 'running', %s)",
-            (run.run_id, resource, run.mode, run.trigger, run.started_at),
+            "insert into glp.sync_history"
+            " (run_id, resource, mode, trigger, status, started_at, dagster_run_id)"
+            " values (%s, %s, %s, %s, 'running', %s, %s)",
+            (run.run_id, resource, run.mode, run.trigger, run.started_at, run.dagster_run_id),
         )
 
 

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
@@ -188,3 +188,45 @@ def materialize_all(mode: str = "full") -> str:
         ]
         raise OrchestrationError("Dagster run failed: " + ("; ".join(failures) or "see the Dagster UI"))
     return result.run_id
+
+
+def launch_sync(dagster_url: str, mode: str = "incremental") -> str:
+    """Ask the running Dagster webserver to launch the incremental or full sync job (the very job its
+    schedules run, so there is no second copy of the pipeline) and return the new run's id.
+
+    Dagster queues the run and runs one sync at a time. Raises OrchestrationError, saying what to do, when
+    the webserver does not answer or refuses the run.
+    """
+    from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+    from glp_pipeline.defs.schedules import FULL_JOB, INCREMENTAL_JOB
+
+    if mode not in ("incremental", "full"):
+        raise ValueError(f"mode must be incremental or full, not {mode!r}")
+    parts = urlsplit(dagster_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OrchestrationError(f"GLP_DAGSTER_URL must be an http(s) URL, not {dagster_url!r}.")
+    try:
+        client = DagsterGraphQLClient(
+            parts.hostname,
+            port_number=parts.port,
+            use_https=parts.scheme == "https",
+            path_prefix=parts.path.rstrip("/"),
+            timeout=30,
+        )
+        return client.submit_job_execution(
+            FULL_JOB if mode == "full" else INCREMENTAL_JOB, tags={"glp/trigger": "dashboard"}
+        )
+    except DagsterGraphQLClientError as exc:
+        detail = exc.body if isinstance(exc.body, str) else (exc.args[0] if exc.args else type(exc).__name__)
+        if "connect" in str(detail).lower() or "connect" in str(exc).lower():
+            raise OrchestrationError(
+                f"The Dagster webserver at {dagster_url} did not answer. Start it (`glp demo`, or "
+                "`dagster dev -w workspace.yaml`) or set GLP_DAGSTER_URL to where it runs."
+            ) from exc
+        raise OrchestrationError(f"Dagster refused to launch the sync: {detail}") from exc
+
+
+def run_link(dagster_url: str, run_id: str) -> str:
+    """The page of a run in the Dagster UI."""
+    return f"{dagster_url.rstrip('/')}/runs/{run_id}"

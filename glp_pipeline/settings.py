@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     dagster_home: Path | None = Field(
         default=None, description="Dagster's home (dagster.yaml, logs). Unset: GLP_HOME/dagster."
     )
+    glp_dagster_url: str = Field(
+        default="http://127.0.0.1:3000",
+        description="The Dagster webserver, which the dashboard links runs to and launches 'sync now' on.",
+    )
 
     # --- Dashboard ---------------------------------------------------------------------------------
     glp_dashboard_password: SecretStr | None = Field(

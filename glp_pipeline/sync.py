@@ -164,8 +164,10 @@ def run_sync(
     url: str | None = None,
     backups: dict[str, Path] | None = None,
     progress: ProgressCallback | None = None,
+    dagster_run_id: str | None = None,
 ) -> SyncReport:
-    """Sync the chosen resources into `greenlake_raw` and record the run in sync history."""
+    """Sync the chosen resources into `greenlake_raw` and record the run in sync history (with the id of the
+    Dagster run that ran it, if one did)."""
     url = url or database_url(settings)
     pipeline = pipeline_for(settings, url)
 
@@ -179,7 +181,9 @@ def run_sync(
         history.ensure_schema(conn)
         last_full = {r: history.last_successful_full_start(conn, r) for r in resources}
         effective_mode = resolve_mode(mode, pipeline, resources, last_full)
-        run = history.SyncRun(mode=effective_mode, resources=list(resources), trigger=trigger)
+        run = history.SyncRun(
+            mode=effective_mode, resources=list(resources), trigger=trigger, dagster_run_id=dagster_run_id
+        )
         history.record_start(conn, run)
         tallies = {r: _Tally(_known_state(conn, r, last_full[r]), progress, r) for r in resources}
 

@@ -229,6 +229,7 @@ def _run_sync(
                 trigger="dagster",
                 url=url,
                 progress=_progress_logger(context),
+                dagster_run_id=context.run.run_id,
             )
     except SyncError as exc:  # run_sync has recorded the failure in glp.sync_history
         context.instance.add_run_tags(context.run.run_id, {SYNC_FAILURE_RECORDED_TAG: "true"})

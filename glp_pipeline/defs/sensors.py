@@ -82,9 +82,10 @@ def record_run_failure(
         history.ensure_schema(conn)
         conn.execute(
             "insert into glp.sync_history (run_id, resource, mode, trigger, status, started_at, finished_at,"
-            " error_message) values (%s::uuid, 'run', %s, 'dagster', 'failed', %s, %s, %s)"
+            " error_message, dagster_run_id)"
+            " values (%s::uuid, 'run', %s, 'dagster', 'failed', %s, %s, %s, %s)"
             " on conflict (run_id, resource) do nothing",
-            (run.run_id, mode, started_at, finished_at, error),
+            (run.run_id, mode, started_at, finished_at, error, run.run_id),
         )
 
 

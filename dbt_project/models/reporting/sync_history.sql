@@ -13,6 +13,7 @@ select
     removed_count,
     total_reported,
     is_complete,
-    error_message
+    error_message,
+    dagster_run_id
 
 from {{ ref('stg_glp__sync_history') }}

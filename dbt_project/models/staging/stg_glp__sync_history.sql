@@ -22,7 +22,8 @@ renamed as (
         total_reported,
         complete as is_complete,
         reconcile_passes,
-        error_message
+        error_message,
+        dagster_run_id
 
     from source
 
