@@ -1,7 +1,8 @@
 """GLP Sync dashboard: `uv run streamlit run streamlit_app/app.py`.
 
 A multipage app (`st.navigation`): Overview, Devices, Subscriptions, Sync. When `GLP_DASHBOARD_PASSWORD` is
-set, the only page before login is a password form.
+set, or Streamlit's secrets configure OIDC for `st.login` (an `[auth]` section), the only page before login is
+the sign-in.
 """
 
 from __future__ import annotations

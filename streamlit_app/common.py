@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
 import pandas as pd
@@ -37,13 +37,43 @@ def dashboard_password() -> str | None:
     return secret.get_secret_value() if secret is not None and secret.get_secret_value() else None
 
 
-def is_authenticated() -> bool:
+def oidc_providers() -> list[str | None] | None:
+    """The OIDC sign-in choices when Streamlit's secrets configure `st.login` (`[auth]`), else None.
+
+    `st.login` reads its configuration only from Streamlit's secrets (`.streamlit/secrets.toml`, or the files
+    in its `secrets.files` option), not from the environment. `[auth]` with `client_id` is one provider
+    (`[None]`); named sub-sections (`[auth.microsoft]`, ...) are one choice each.
+    """
+    if not st.secrets.load_if_toml_exists() or "auth" not in st.secrets:
+        return None
+    auth = st.secrets["auth"]
+    named = [name for name, value in auth.items() if isinstance(value, Mapping)]
+    return named if named and "client_id" not in auth else [None]
+
+
+def _oidc_signed_in() -> bool:
+    return oidc_providers() is None or bool(st.user.is_logged_in)
+
+
+def _password_entered() -> bool:
     return dashboard_password() is None or bool(st.session_state.get(AUTH_KEY))
 
 
+def is_authenticated() -> bool:
+    """Every configured gate passed: the OIDC sign-in and the dashboard password (either, both or none)."""
+    return _oidc_signed_in() and _password_entered()
+
+
 def login_page() -> None:
-    """The only thing shown before login: a password form."""
+    """The only thing shown before login: the identity provider's sign-in, then the password form."""
     st.title("GLP Sync")
+    if not _oidc_signed_in():
+        st.write("Sign in to see the inventory.")
+        for provider in oidc_providers() or []:
+            label = f"Sign in with {provider}" if provider else "Sign in"
+            if st.button(label, key=f"oidc_{provider or 'default'}", type="primary"):
+                st.login(provider)  # None: the one provider of `[auth]`
+        return
     with st.form("login"):
         entered = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Sign in")
@@ -56,8 +86,14 @@ def login_page() -> None:
 
 
 def logout_button() -> None:
-    if dashboard_password() is not None and st.sidebar.button("Sign out"):
+    """Who is signed in, and a way out (ends the OIDC session and forgets the password)."""
+    oidc = oidc_providers() is not None
+    if oidc and st.user.get("email"):
+        st.sidebar.caption(f"Signed in as {st.user.get('email')}")
+    if (oidc or dashboard_password() is not None) and st.sidebar.button("Sign out"):
         st.session_state.pop(AUTH_KEY, None)
+        if oidc:
+            st.logout()
         st.rerun()
 
 

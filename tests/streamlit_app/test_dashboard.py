@@ -208,6 +208,49 @@ def test_embedded_database_not_running(monkeypatch, tmp_path):
 # --- access control ----------------------------------------------------------------------------------------
 
 
+OIDC = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "test-cookie-secret",
+    "client_id": "glp-dashboard",
+    "client_secret": "test-client-secret",
+    "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration",
+}
+
+
+def test_oidc_gate_shows_nothing_before_sign_in(app, db):
+    app.secrets["auth"] = OIDC
+    app.user = {"is_logged_in": False}
+    app.run()
+    assert not app.exception
+    assert not app.metric and not app.dataframe
+    assert [b.label for b in app.button] == ["Sign in"]
+    with pytest.raises(ValueError, match=r"Could not find|not a registered"):
+        app.switch_page("pages/devices.py")
+
+
+def test_oidc_gate_offers_each_named_provider(app, db):
+    app.secrets["auth"] = {
+        "redirect_uri": OIDC["redirect_uri"],
+        "cookie_secret": OIDC["cookie_secret"],
+        "microsoft": {k: OIDC[k] for k in ("client_id", "client_secret", "server_metadata_url")},
+        "okta": {k: OIDC[k] for k in ("client_id", "client_secret", "server_metadata_url")},
+    }
+    app.user = {"is_logged_in": False}
+    app.run()
+    assert [b.label for b in app.button] == ["Sign in with microsoft", "Sign in with okta"]
+    assert not app.metric
+
+
+def test_oidc_signed_in_user_sees_the_dashboard_and_who_they_are(app, db):
+    app.secrets["auth"] = OIDC
+    app.user = {"is_logged_in": True, "email": "admin@example.com", "name": "Admin"}
+    app.run()
+    assert not app.exception
+    assert _metrics(app)["Devices"] == str(len(db.sim.devices()))
+    assert any("admin@example.com" in c.value for c in app.sidebar.caption)
+    assert "Sign out" in [b.label for b in app.sidebar.button]
+
+
 def test_password_gate(app, db, monkeypatch):
     monkeypatch.setenv("GLP_DASHBOARD_PASSWORD", "s3cret")
     app.run()
