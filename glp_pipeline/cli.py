@@ -507,6 +507,9 @@ def transform(
     select: Annotated[
         list[str] | None, typer.Option("--select", "-s", help="dbt selection (default: everything).")
     ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Rebuild the incremental marts from scratch.")
+    ] = False,
 ) -> None:
     """Build the dbt models (staging, snapshots, marts, reporting) and run their tests: `dbt build`."""
     from glp_pipeline.transform import build
@@ -515,7 +518,7 @@ def transform(
     _setup_logging(settings)
     started = time.monotonic()
     with _friendly_errors():
-        report = build(settings, select=select)
+        report = build(settings, select=select, full_refresh=full_refresh)
     _print_build(report)
     console.print(f"done in {time.monotonic() - started:.1f} s")
 

@@ -113,13 +113,18 @@ def run_dbt(args: list[str], settings: Settings, url: str | None = None, quiet: 
     return report
 
 
-def build(settings: Settings, url: str | None = None, select: list[str] | None = None) -> BuildReport:
-    """`dbt build`: staging views, snapshots, marts, reporting views and every data and unit test."""
+def build(
+    settings: Settings, url: str | None = None, select: list[str] | None = None, *, full_refresh: bool = False
+) -> BuildReport:
+    """`dbt build`: staging views, snapshots, marts, reporting views and every data and unit test
+    (`full_refresh`: the incremental marts are rebuilt from scratch rather than updated)."""
     url = url or database_url(settings)
     check_raw_tables(url)
     args = ["build"]
     if select:
         args += ["--select", *select]
+    if full_refresh:
+        args.append("--full-refresh")
     report = run_dbt(args, settings, url)
     if not report.success:
         raise TransformError("dbt build failed: " + "; ".join(report.failures or ["see the dbt log"]))

@@ -238,6 +238,30 @@ def test_transform_and_docs_after_a_sync(glp, make_simulator, database_url, glp_
     assert (glp_home / "dbt" / "target" / "index.html").exists()
 
 
+def test_transform_after_an_unchanged_full_sync_rewrites_nothing_and_full_refresh_rebuilds(
+    glp, make_simulator, database_url
+):
+    sim, server = make_simulator(devices=60, subscriptions=20)
+    env = _greenlake_env(sim, server, DATABASE_URL=database_url)
+
+    def row_versions() -> dict[str, str]:
+        with psycopg.connect(database_url) as conn:
+            return dict(conn.execute("select device_id::text, xmin::text from marts.devices").fetchall())
+
+    assert glp("sync", "--full", env=env).exit_code == 0
+    assert glp("transform", env=env).exit_code == 0
+    before = row_versions()
+    assert glp("sync", "--full", env=env).exit_code == 0  # reads every device again, none changed
+    assert glp("transform", env=env).exit_code == 0
+    assert row_versions() == before, "unchanged devices are not rewritten"
+
+    result = glp("transform", "--full-refresh", env=env)
+    assert result.exit_code == 0, result.output
+    rebuilt = row_versions()
+    assert set(rebuilt) == set(before)
+    assert all(rebuilt[i] != before[i] for i in before), "--full-refresh rebuilds every row"
+
+
 def test_docs_site_is_served_on_its_port(glp, make_simulator, database_url, glp_home):
     import os
     import socket

@@ -40,3 +40,19 @@ full_sync_windows as not materialized (
     left join full_sync_windows as removal
         on {{ alias }}.last_seen_at >= removal.seen_from and {{ alias }}.last_seen_at < removal.removed_at
 {%- endmacro %}
+
+{#- The staged objects an incremental build of a mart must (re)write: those new to the mart, those GreenLake
+    changed (their raw updatedAt differs from the stored one) and those whose removal state changed (gone at
+    the last successful full sync, or back). Everything else is left as it is, so the build after a full sync,
+    which re-reads every object, costs no more than the one after an incremental sync. Needs `last_full`
+    (from full_syncs_ctes) and a mart with `raw` and `is_removed`. Without an existing table: all objects. -#}
+{% macro changed_objects(staged, key) -%}
+    select staged.*
+    from {{ staged }} as staged
+    {% if is_incremental() %}
+    left join {{ this }} as stored on stored.{{ key }} = staged.{{ key }}
+    where stored.{{ key }} is null
+       or staged.updated_at_raw is distinct from stored.raw ->> 'updatedAt'
+       or coalesce(staged.last_seen_at < (select started_at from last_full), false) <> stored.is_removed
+    {% endif %}
+{%- endmacro %}

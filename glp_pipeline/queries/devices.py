@@ -28,7 +28,7 @@ from glp_pipeline.queries.connection import DEFAULT_CONFIG, QueryConfig, read_on
 DEVICE_COLUMNS = (
     "device_id, serial_number, mac_address, part_number, device_type, category, model, region, device_name,"
     " assigned_state, is_assigned, application_id, is_archived, location_name, location_city,"
-    " location_country, subscription_count, tags, created_at, updated_at, first_seen_at, last_seen_at,"
+    " location_country, subscription_count, tags, created_at, updated_at, first_seen_at,"
     " is_removed, removed_at"
 )
 
@@ -44,7 +44,7 @@ DEVICE_SORTS = {
     "subscription_count": "d.subscription_count",
     "created_at": "d.created_at",
     "updated_at": "d.updated_at",
-    "last_seen_at": "d.last_seen_at",
+    "first_seen_at": "d.first_seen_at",
     "removed_at": "d.removed_at",
     "relevance": "rank",
 }

@@ -1,11 +1,12 @@
-{#- Incremental: a build after an incremental sync only rewrites the objects that sync saw, plus those a
-    full sync has just found removed. A full sync touches every live object, so its build rewrites them all. -#}
+{#- Incremental: a build rewrites only the devices that are new, changed in GreenLake, or newly removed or
+    back (see changed_objects); `glp transform --full-refresh` rebuilds the table.
+    New columns are added to an existing table; a column a new version drops stays (unfilled) until then. -#}
 {{
     config(
         materialized='incremental',
         unique_key='device_id',
         incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns',
+        on_schema_change='append_new_columns',
         meta={'indexes': [
             {'columns': ['device_id'], 'unique': true},
             {'columns': ['serial_number']},
@@ -21,14 +22,7 @@ with {{ full_syncs_ctes('devices') }},
 
 devices as (
 
-    select * from {{ ref('stg_greenlake__devices') }}
-    {% if is_incremental() %}
-    where last_seen_at > (select coalesce(max(last_seen_at), '-infinity') from {{ this }})
-       or device_id in (
-            select device_id from {{ this }}
-            where not is_removed and last_seen_at < (select started_at from last_full)
-       )
-    {% endif %}
+    {{ changed_objects(ref('stg_greenlake__devices'), 'device_id') }}
 
 ),
 
@@ -93,7 +87,6 @@ final as (
         devices.created_at,
         devices.updated_at,
         least(first_seen.first_seen_at, devices.last_seen_at) as first_seen_at,
-        devices.last_seen_at,
         {{ removal_columns() }},
         jsonb_build_object(
             'id', devices.device_id,

@@ -1,11 +1,12 @@
-{#- Incremental: a build after an incremental sync only rewrites the objects that sync saw, plus those a
-    full sync has just found removed. A full sync touches every live object, so its build rewrites them all. -#}
+{#- Incremental: a build rewrites only the subscriptions that are new, changed in GreenLake, or newly removed
+    or back (see changed_objects); `glp transform --full-refresh` rebuilds the table.
+    New columns are added to an existing table; a column a new version drops stays (unfilled) until then. -#}
 {{
     config(
         materialized='incremental',
         unique_key='subscription_id',
         incremental_strategy='delete+insert',
-        on_schema_change='sync_all_columns',
+        on_schema_change='append_new_columns',
         meta={'indexes': [
             {'columns': ['subscription_id'], 'unique': true},
             {'columns': ['subscription_key']},
@@ -19,14 +20,7 @@ with {{ full_syncs_ctes('subscriptions') }},
 
 subscriptions as (
 
-    select * from {{ ref('stg_greenlake__subscriptions') }}
-    {% if is_incremental() %}
-    where last_seen_at > (select coalesce(max(last_seen_at), '-infinity') from {{ this }})
-       or subscription_id in (
-            select subscription_id from {{ this }}
-            where not is_removed and last_seen_at < (select started_at from last_full)
-       )
-    {% endif %}
+    {{ changed_objects(ref('stg_greenlake__subscriptions'), 'subscription_id') }}
 
 ),
 
@@ -64,7 +58,6 @@ final as (
         subscriptions.created_at,
         subscriptions.updated_at,
         least(first_seen.first_seen_at, subscriptions.last_seen_at) as first_seen_at,
-        subscriptions.last_seen_at,
         {{ removal_columns() }},
         jsonb_build_object(
             'id', subscriptions.subscription_id,

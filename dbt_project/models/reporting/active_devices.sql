@@ -22,8 +22,7 @@ select
     tags,
     created_at,
     updated_at,
-    first_seen_at,
-    last_seen_at
+    first_seen_at
 
 from {{ ref('devices') }}
 where not is_removed and not is_archived

@@ -9,8 +9,7 @@ select
     location_name,
     subscription_count,
     created_at,
-    first_seen_at,
-    last_seen_at
+    first_seen_at
 
 from {{ ref('devices') }}
 where not is_removed and not is_archived and application_id is null
