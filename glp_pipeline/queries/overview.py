@@ -119,24 +119,25 @@ def sync_freshness(url: str, config: QueryConfig = DEFAULT_CONFIG) -> list[SyncF
 
 
 def filter_options(url: str, config: QueryConfig = DEFAULT_CONFIG) -> dict[str, list[str]]:
-    """Distinct values for the filter dropdowns, from live devices and subscriptions, sorted."""
+    """Distinct values for the filter dropdowns, from live devices and subscriptions, sorted.
+
+    One scan per table (each list an aggregate of the same pass), not one per list."""
     queries = {
-        "device_types": "select distinct device_type as v from marts.devices where not is_removed",
-        "regions": "select distinct region as v from marts.devices where not is_removed",
-        "application_ids": "select distinct application_id as v from marts.devices where not is_removed",
-        "tiers": "select distinct tier as v from marts.subscriptions where not is_removed",
-        "subscription_types": "select distinct subscription_type as v from marts.subscriptions"
-        " where not is_removed",
-        "subscription_statuses": "select distinct subscription_status as v from marts.subscriptions"
-        " where not is_removed",
-        "tag_keys": "select distinct t.tag_key as v from marts.device_tags t"
+        ("device_types", "regions", "application_ids"): "select array_agg(distinct device_type) as a,"
+        " array_agg(distinct region) as b, array_agg(distinct application_id) as c"
+        " from marts.devices where not is_removed",
+        ("tiers", "subscription_types", "subscription_statuses"): "select array_agg(distinct tier) as a,"
+        " array_agg(distinct subscription_type) as b, array_agg(distinct subscription_status) as c"
+        " from marts.subscriptions where not is_removed",
+        ("tag_keys",): "select array_agg(distinct t.tag_key) as a from marts.device_tags t"
         " join marts.devices d on d.device_id = t.device_id and not d.is_removed",
     }
     out: dict[str, list[str]] = {}
     with read_only_connection(url, config) as conn, conn.transaction():
-        for name, query in queries.items():
-            rows = conn.execute(query + " order by 1").fetchall()  # type: ignore[operator]
-            out[name] = [r["v"] for r in rows if r["v"] is not None]
+        for names, query in queries.items():
+            row = conn.execute(query).fetchone() or {}  # type: ignore[call-overload]
+            for name, values in zip(names, row.values(), strict=True):  # type: ignore[union-attr]
+                out[name] = sorted(v for v in values or [] if v is not None)
     return out
 
 

@@ -125,8 +125,7 @@ def search_subscriptions(
     page_query = sql.SQL(
         "select {columns}, {days} as days_remaining,"
         " (select count(distinct ds.device_id) from marts.device_subscriptions ds"
-        "  join marts.devices d on d.device_id = ds.device_id and not d.is_removed"
-        "  where ds.subscription_id = s.subscription_id) as linked_devices,"
+        "  where ds.subscription_id = s.subscription_id and not ds.is_device_removed) as linked_devices,"
         " {rank} as rank from marts.subscriptions s where {where} {order} limit %s offset %s"
     ).format(columns=columns, days=sql.SQL(_DAYS_REMAINING), rank=rank, where=where.sql(), order=ordering)
     return fetch_page(url, config, count_query, page_query, where, rank_params, page, page_size)

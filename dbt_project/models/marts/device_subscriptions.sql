@@ -20,6 +20,12 @@ subscriptions as (
 
 ),
 
+removed_devices as (
+
+    select device_id from {{ ref('devices') }} where is_removed
+
+),
+
 links as (
 
     select
@@ -47,10 +53,12 @@ final as (
         links.starts_at,
         links.ends_at,
         subscriptions.subscription_id is not null as is_known_subscription,
-        links.link_position
+        links.link_position,
+        removed_devices.device_id is not null as is_device_removed
 
     from links
     left join subscriptions on subscriptions.subscription_id = links.subscription_id
+    left join removed_devices on removed_devices.device_id = links.device_id
 
 )
 

@@ -9,8 +9,7 @@ devices_per_subscription as (
 
     select links.subscription_id, count(distinct links.device_id) as devices
     from {{ ref('device_subscriptions') }} as links
-    inner join {{ ref('devices') }} as devices
-        on devices.device_id = links.device_id and not devices.is_removed
+    where not links.is_device_removed
     group by links.subscription_id
 
 ),
