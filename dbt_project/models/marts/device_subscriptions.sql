@@ -1,6 +1,6 @@
 {{
     config(
-        meta={'indexes': [
+        meta={'glp_indexes': [
             {'columns': ['device_id']},
             {'columns': ['subscription_id']},
         ]},

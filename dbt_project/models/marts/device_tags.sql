@@ -1,4 +1,4 @@
-{{ config(meta={'indexes': [{'columns': ['device_id']}, {'columns': ['tag_key', 'tag_value']}]}) }}
+{{ config(meta={'glp_indexes': [{'columns': ['device_id']}, {'columns': ['tag_key', 'tag_value']}]}) }}
 
 with devices as (
 

@@ -7,7 +7,7 @@
         unique_key='device_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        meta={'indexes': [
+        meta={'glp_indexes': [
             {'columns': ['device_id'], 'unique': true},
             {'columns': ['serial_number']},
             {'columns': ['search_vector'], 'type': 'gin'},

@@ -1,4 +1,4 @@
-{{ config(meta={'indexes': [{'columns': ['subscription_id']}, {'columns': ['tag_key', 'tag_value']}]}) }}
+{{ config(meta={'glp_indexes': [{'columns': ['subscription_id']}, {'columns': ['tag_key', 'tag_value']}]}) }}
 
 with subscriptions as (
 

@@ -7,7 +7,7 @@
         unique_key='subscription_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        meta={'indexes': [
+        meta={'glp_indexes': [
             {'columns': ['subscription_id'], 'unique': true},
             {'columns': ['subscription_key']},
             {'columns': ['ends_at']},
