@@ -283,3 +283,53 @@ def served_demo(demo_launcher: DemoLauncher) -> ServedDemo:
     """`glp demo --devices 200 --subscriptions 40` serving Dagster and the dashboard on free ports, shared by
     the tests that use it (a test that stops it is marked `stops_served_demo` and runs last)."""
     return demo_launcher.running()
+
+
+@dataclass
+class SyncedDatabase:
+    """A database loaded from a running simulator by a full sync and a `dbt build`."""
+
+    url: str
+    sim: object  # GreenLakeSimulator
+    server: object  # its running server
+    settings: Settings
+
+
+@pytest.fixture(scope="session")
+def synced_database(pg_admin_url: str, tmp_path_factory) -> Iterator[Callable[..., SyncedDatabase]]:
+    """A factory for module fixtures: `synced_database(devices=300, subscriptions=80, seed=3)` makes a new
+    database, syncs a new simulator into it and builds the marts; everything is dropped at the end."""
+    from glp_pipeline.greenlake import GreenLakeClient
+    from glp_pipeline.simulator import GreenLakeSimulator, SimulatorConfig
+    from glp_pipeline.sync import run_sync
+    from glp_pipeline.transform import build
+
+    made: list[tuple[str, object]] = []
+
+    def make(**simulator: object) -> SyncedDatabase:
+        name = f"glp_test_synced_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        url = urlunsplit(urlsplit(pg_admin_url)._replace(path=f"/{name}"))
+        sim = GreenLakeSimulator(SimulatorConfig(**simulator))  # type: ignore[arg-type]
+        server = sim.start("127.0.0.1", 0)
+        made.append((name, server))
+        settings = Settings(
+            _env_file=None,
+            glp_home=tmp_path_factory.mktemp("synced-home"),
+            glp_base_url=server.base_url,
+            glp_token_url=server.token_url,
+            glp_client_id=sim.config.client_id,
+            glp_client_secret=SecretStr(sim.config.client_secret),
+            database_url=SecretStr(url),
+        )
+        with GreenLakeClient.from_settings(settings) as client:
+            run_sync(settings, client, mode="full", url=url)
+        build(settings, url=url)
+        return SyncedDatabase(url, sim, server, settings)
+
+    yield make
+    for name, server in made:
+        server.stop()  # type: ignore[attr-defined]
+        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
