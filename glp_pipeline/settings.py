@@ -77,6 +77,20 @@ class Settings(BaseSettings):
     glp_subscription_rpm: int = Field(
         default=20, ge=1, description="GET /subscriptions/v1/subscriptions/{id}."
     )
+    glp_devices_patch_rpm: int = Field(
+        default=20,
+        ge=1,
+        description="PATCH /devices/v1|v2beta1/devices (published 20 and 40/min: the lower by default).",
+    )
+    glp_devices_post_rpm: int = Field(
+        default=25,
+        ge=1,
+        description="POST /devices/v1|v2beta1/devices (published 25 and 50/min: the lower by default).",
+    )
+    glp_async_rpm: int = Field(default=90, ge=1, description="GET /devices/v1/async-operations/{id}.")
+    glp_async_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="How long a write waits for its async operation to end."
+    )
 
     # --- Retry and circuit breaker ---------------------------------------------------------------
     glp_request_timeout_seconds: float = Field(default=60.0, gt=0)

@@ -7,8 +7,10 @@ Each logical request goes through the same machinery, in this order, once per HT
 and the attempts are driven by the tenacity policy of `retry.py`: 429s wait what the server asks, 5xx and
 network failures back off exponentially with jitter, 4xx other than 401/429 are raised at once.
 A 401 drops the token, fetches a new one and repeats the request once inside the same attempt; a second
-401 is an AuthenticationError. Reads (`get_json`, the list/get helpers, `iter_pages`) and the general
-`request` used by the write side share all of it.
+401 is an AuthenticationError. Reads (`get_json`, the list/get helpers, `iter_pages`), the general `request`
+and the device writes of `write_client.py` (`submit_device_patch`, `wait_for_operation`,
+`apply_device_operation`, `service_managers`, ...) share all of it; the writes only narrow what may be
+retried (`retry.is_write_retryable`).
 
 Sleeping and time are injectable (`sleep=`, `clock=`) so tests record waits instead of spending them.
 """
@@ -43,8 +45,15 @@ from glp_pipeline.greenlake.errors import (
 )
 from glp_pipeline.greenlake.pacing import Pacer, endpoint_key
 from glp_pipeline.greenlake.paging import Page, PageIterator
-from glp_pipeline.greenlake.retry import CircuitBreaker, RetryPolicy, is_retryable, rate_limit_delay
+from glp_pipeline.greenlake.retry import (
+    CircuitBreaker,
+    RetryPolicy,
+    is_retryable,
+    parse_retry_after,
+    rate_limit_delay,
+)
 from glp_pipeline.greenlake.stats import ClientStats, StatsRecorder
+from glp_pipeline.greenlake.write_client import DeviceWritesMixin
 
 if TYPE_CHECKING:
     from glp_pipeline.settings import Settings
@@ -54,7 +63,7 @@ log = logging.getLogger(__name__)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class GreenLakeClient:
+class GreenLakeClient(DeviceWritesMixin):
     """Synchronous, thread-safe GreenLake client. Use as a context manager, or call `close()`."""
 
     def __init__(
@@ -71,6 +80,7 @@ class GreenLakeClient:
         """
         self.config = config
         self._sleep = sleep
+        self._clock = clock
         self._rng = rng or random.Random()
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -263,7 +273,9 @@ class GreenLakeClient:
         *,
         parse_json: bool,
         idempotent: bool | None,
+        retry_if: Callable[[BaseException], bool] | None = None,
     ) -> tuple[httpx.Response, Any]:
+        """One logical request; `retry_if` replaces the idempotency rule of `is_retryable` (writes)."""
         method = method.upper()
         if idempotent is None:
             idempotent = method != "POST"
@@ -275,7 +287,7 @@ class GreenLakeClient:
             log.warning("%s; retrying in %.1f s", exc, delay)
 
         retrying = self._policy.retrying(
-            should_retry=lambda exc: is_retryable(exc, idempotent=bool(idempotent)),
+            should_retry=retry_if or (lambda exc: is_retryable(exc, idempotent=bool(idempotent))),
             sleep=self._backoff_sleep,
             rng=self._rng,
             on_retry=on_retry,
@@ -418,6 +430,7 @@ class GreenLakeClient:
             return ServerError(
                 f"GreenLake {where} answered {status}: {text}",
                 retry_hint=envelope.retry_after_seconds,
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
                 **common,
             )
         if status in (400, 422):

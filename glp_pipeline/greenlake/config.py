@@ -16,6 +16,9 @@ from glp_pipeline.greenlake.auth import TokenAuthMethod
 from glp_pipeline.greenlake.errors import AuthenticationError
 from glp_pipeline.greenlake.pacing import DEFAULT_BUDGETS, DEFAULT_RPM
 
+DEVICES_V2_PATH = "/devices/v2beta1/devices"
+ASYNC_OPERATIONS_PATH = "/devices/v1/async-operations"
+
 if TYPE_CHECKING:
     from glp_pipeline.settings import Settings
 
@@ -46,6 +49,16 @@ class ClientConfig:
     pacing: bool = True
     endpoint_rpm: Mapping[str, int] = field(default_factory=dict)
     default_rpm: int = DEFAULT_RPM
+    # Write budgets (requests per minute, v1 and v2beta1 alike). The 2026 spec says PATCH 40 / POST 50, the
+    # index page and the changelog 20 / 25: the lower published value is the default.
+    devices_patch_rpm: int = 20
+    devices_post_rpm: int = 25
+    async_operations_rpm: int = 90
+    # Polling async operations: GreenLake's suggestedPollingIntervalSeconds, clamped to this range.
+    async_poll_min_seconds: float = 1.0
+    async_poll_max_seconds: float = 30.0
+    async_poll_default_seconds: float = 2.0  # when an operation suggests nothing
+    async_timeout_seconds: float = 300.0  # how long `wait_for_operation` waits by default
     # Paging.
     devices_page_size: int = 2000
     subscriptions_page_size: int = 50
@@ -64,10 +77,21 @@ class ClientConfig:
             raise ValueError(f"token_auth_method must be 'form' or 'basic', not {self.token_auth_method!r}")
         if self.max_attempts < 1 or self.breaker_failures < 1 or self.max_reconcile_attempts < 0:
             raise ValueError("max_attempts and breaker_failures must be ≥ 1, max_reconcile_attempts ≥ 0")
+        if min(self.devices_patch_rpm, self.devices_post_rpm, self.async_operations_rpm) < 1:
+            raise ValueError("devices_patch_rpm, devices_post_rpm and async_operations_rpm must be ≥ 1")
+        if not 0 <= self.async_poll_min_seconds <= self.async_poll_max_seconds:
+            raise ValueError("async_poll_min_seconds must be ≥ 0 and ≤ async_poll_max_seconds")
 
     def budgets(self) -> dict[str, int]:
-        """The effective per-endpoint budgets: the published defaults with this config's overrides."""
-        return {**DEFAULT_BUDGETS, **self.endpoint_rpm}
+        """The effective per-endpoint budgets: the published defaults, the write budgets, the overrides."""
+        writes = {
+            f"PATCH {DEVICES_PATH}": self.devices_patch_rpm,
+            f"PATCH {DEVICES_V2_PATH}": self.devices_patch_rpm,
+            f"POST {DEVICES_PATH}": self.devices_post_rpm,
+            f"POST {DEVICES_V2_PATH}": self.devices_post_rpm,
+            f"GET {ASYNC_OPERATIONS_PATH}/{{id}}": self.async_operations_rpm,
+        }
+        return {**DEFAULT_BUDGETS, **writes, **self.endpoint_rpm}
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> ClientConfig:
@@ -90,6 +114,10 @@ class ClientConfig:
                 f"GET {SUBSCRIPTIONS_PATH}": settings.glp_subscriptions_rpm,
                 f"GET {SUBSCRIPTIONS_PATH}/{{id}}": settings.glp_subscription_rpm,
             },
+            "devices_patch_rpm": settings.glp_devices_patch_rpm,
+            "devices_post_rpm": settings.glp_devices_post_rpm,
+            "async_operations_rpm": settings.glp_async_rpm,
+            "async_timeout_seconds": settings.glp_async_timeout_seconds,
             "devices_page_size": settings.glp_devices_page_size,
             "subscriptions_page_size": settings.glp_subscriptions_page_size,
             "max_reconcile_attempts": settings.glp_max_reconcile_attempts,

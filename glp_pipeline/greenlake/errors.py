@@ -18,7 +18,9 @@ The hierarchy:
     │   ├── CircuitOpenError           the breaker is open: failing fast
     │   ├── NetworkError               connect/read errors, timeouts, dropped connections
     │   └── InvalidResponseError       a 2xx whose body is not the JSON it should be
-    └── IncompleteInventoryError       paging could not read one consistent inventory
+    ├── IncompleteInventoryError       paging could not read one consistent inventory
+    ├── WriteOutcomeUnknownError       a write may or may not have been accepted: not repeated, re-read state
+    └── AsyncOperationTimeoutError     an async operation did not end within the client's wait
 """
 
 from __future__ import annotations
@@ -184,11 +186,20 @@ class RateLimitedError(ApiError):
 
 
 class ServerError(ApiError, GreenLakeUnavailableError):
-    """5xx that outlasted every retry. `retry_hint` is the body's `retry_info.retryAfterSeconds`, if any."""
+    """5xx that outlasted every retry. `retry_hint` is the body's `retry_info.retryAfterSeconds`, if any;
+    `retry_after` the `Retry-After` header's delay (a 503 that says when to come back), if any."""
 
-    def __init__(self, message: str, *, retry_hint: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_hint: float | None = None,
+        retry_after: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_hint = retry_hint
+        self.retry_after = retry_after
         # 501 Not Implemented and 505 HTTP Version Not Supported will not change on a retry.
         self.retryable = self.status_code not in (501, 505)
 
@@ -255,3 +266,48 @@ class IncompleteInventoryError(GreenLakeError):
         self.unique_ids = mismatch.unique_ids
         self.duplicates = mismatch.duplicates
         self.reasons = list(mismatch.reasons)
+
+
+class WriteOutcomeUnknownError(GreenLakeError):
+    """A write was sent and GreenLake may have carried it out, but the answer never said so.
+
+    Raised after a 5xx (other than a 503 with `Retry-After`), a timeout or a dropped connection once the
+    request had left, or a 2xx without an operation id. The client does not repeat such a write: a second
+    PATCH would start a second async operation, a second POST would report the first one's devices as
+    duplicates. Resolve it by re-reading the devices (or polling `operation_id`, when one is known).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        items: tuple[str, ...] = (),
+        status_code: int | None = None,
+        operation_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.items = items  # the device ids (PATCH) or serial numbers (POST) of the request
+        self.status_code = status_code
+        self.operation_id = operation_id
+
+
+class AsyncOperationTimeoutError(GreenLakeError):
+    """An async operation was still not terminal when the client's wait ran out.
+
+    The operation may still finish: poll `operation_id` again later, or re-read the devices. `last` is the
+    last state read (an `AsyncOperationResult`), or None if none was.
+    """
+
+    def __init__(self, operation_id: str, *, waited_seconds: float, last: Any = None) -> None:
+        status = f"; last status {last.status} at {last.progress_percent}%" if last is not None else ""
+        super().__init__(
+            f"GreenLake async operation {operation_id} did not finish within {waited_seconds:.0f} s{status}; "
+            f"it may still complete: poll it again later or re-read the devices"
+        )
+        self.operation_id = operation_id
+        self.waited_seconds = waited_seconds
+        self.last = last

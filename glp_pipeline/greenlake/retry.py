@@ -113,8 +113,10 @@ class RetryPolicy:
             # Honour the server's word, plus a little jitter so many threads do not return in lockstep.
             hint = min(exc.retry_after, self.max_retry_after_seconds)
             return hint + rng.uniform(0, min(1.0, 0.1 * hint))
-        if isinstance(exc, ServerError) and exc.retry_hint is not None:
-            return max(backoff, min(exc.retry_hint, self.backoff_max_seconds))
+        if isinstance(exc, ServerError):
+            hint = exc.retry_after if exc.retry_after is not None else exc.retry_hint
+            if hint is not None:
+                return max(backoff, min(hint, self.backoff_max_seconds))
         return backoff
 
     def _backoff(self, attempt_number: int, rng: random.Random) -> float:
@@ -166,6 +168,24 @@ def is_retryable(exc: BaseException, *, idempotent: bool) -> bool:
     if isinstance(exc, RateLimitedError):
         return True
     return isinstance(exc, NetworkError) and not exc.request_sent
+
+
+def is_write_retryable(exc: BaseException) -> bool:
+    """Whether a device write (PATCH/POST that starts an async operation) may be sent again.
+
+    Only when GreenLake's answer shows it did not act: a 429, a failure before the request left (connect
+    error, connect or pool timeout), or a 503 that says when to come back (`Retry-After`: the service refused
+    the request rather than failing half-way). A 500, 502, 504, a 503 without `Retry-After`, a read timeout
+    or a dropped connection after sending may hide an accepted write: never repeated (the write helpers
+    raise `WriteOutcomeUnknownError` instead).
+    """
+    if not isinstance(exc, GreenLakeError) or not exc.retryable:
+        return False
+    if isinstance(exc, RateLimitedError):
+        return True
+    if isinstance(exc, NetworkError):
+        return not exc.request_sent
+    return isinstance(exc, ServerError) and exc.status_code == 503 and exc.retry_after is not None
 
 
 class CircuitBreaker:

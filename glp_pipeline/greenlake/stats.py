@@ -27,6 +27,10 @@ class ClientStats:
     backoff_wait_seconds: float = 0.0  # time spent waiting before retries (Retry-After and backoff)
     pages: int = 0  # list pages read
     reconcile_passes: int = 0  # paging passes restarted from offset 0 because the inventory changed
+    writes_accepted: int = 0  # device writes (PATCH/POST) GreenLake answered 2xx with an operation id
+    writes_unknown: int = 0  # device writes whose outcome stayed unknown (not repeated)
+    operation_polls: int = 0  # GETs of async operations
+    poll_wait_seconds: float = 0.0  # time spent between async-operation polls
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -1,8 +1,8 @@
 """The simulator's HTTP surface: token issuers, device and subscription reads (greenlake-api.md A-D).
 
-Handlers stay thin: authentication and the rate budget first (`_guard`), then parameter validation with GLP's
-400 envelope, then the inventory. Read-only endpoints only for now; the write endpoints (PATCH/POST devices,
-subscription claims, async operations, service catalog) belong in `WRITE_ROUTES` below, with their state
+Handlers stay thin: authentication and the rate budget first (`guard`), then parameter validation with GLP's
+400 envelope, then the inventory. The write endpoints (PATCH/POST devices, subscription tags, async
+operations) and the service catalog are in app_writes.py, their checks in write_checks.py, their state
 changes in store.py.
 """
 
@@ -18,19 +18,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .app_writes import write_routes
 from .auth import OAuthError, TokenCheck, client_credentials, same_secret
 from .config import SimulatorConfig
 from .errors import ApiError, bad_request, error_response, json_response, oauth_error, rate_limit_details
 from .odata import FilterError, parse_select
 from .schema import DEVICE_FIELDS, SUBSCRIPTION_FIELDS
 from .store import QueryError, Resource
+from .write_checks import UUID, non_negative
 
 if TYPE_CHECKING:
     from .core import GreenLakeSimulator
 
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 WORKSPACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
-INTEGER = re.compile(r"^[+-]?\d+$")
 
 # (method, path pattern, endpoint key, SimulatorConfig field holding its per-window budget)
 BUDGETS: list[tuple[str, re.Pattern[str], str, str]] = [
@@ -51,12 +51,24 @@ BUDGETS: list[tuple[str, re.Pattern[str], str, str]] = [
         "subscriptions_list_rpm",
     ),
     ("GET", re.compile(r"^/subscriptions/v1/subscriptions/[^/]+$"), "subscriptions.get", "subscription_rpm"),
+    ("GET", re.compile(r"^/devices/v1/async-operations/[^/]+$"), "devices.async-operations", "async_ops_rpm"),
     (
         "GET",
-        re.compile(r"^/(devices|subscriptions)/v1/async-operations/[^/]+$"),
-        "async-operations",
-        "async_ops_rpm",
+        re.compile(r"^/subscriptions/v1/async-operations/[^/]+$"),
+        "subscriptions.async-operations",
+        "subscriptions_async_ops_rpm",
     ),
+    ("PATCH", re.compile(r"^/devices/v1/devices/?$"), "devices.patch", "devices_patch_rpm"),
+    ("PATCH", re.compile(r"^/devices/v2beta1/devices/?$"), "devices.v2.patch", "devices_v2_patch_rpm"),
+    ("POST", re.compile(r"^/devices/v1/devices/?$"), "devices.post", "devices_post_rpm"),
+    ("POST", re.compile(r"^/devices/v2beta1/devices/?$"), "devices.v2.post", "devices_v2_post_rpm"),
+    (
+        "PATCH",
+        re.compile(r"^/subscriptions/v1/subscriptions/?$"),
+        "subscriptions.patch",
+        "subscriptions_patch_rpm",
+    ),
+    ("GET", re.compile(r"^/service-catalog/v1/[^/]+$"), "service-catalog", "service_catalog_rpm"),
 ]
 
 
@@ -82,17 +94,12 @@ def build_app(sim: GreenLakeSimulator) -> Starlette:
             "/subscriptions/v1/subscriptions", handlers.list_handler("subscriptions", "v1"), methods=["GET"]
         ),
         Route("/subscriptions/v1/subscriptions/{id}", handlers.get_handler("subscriptions"), methods=["GET"]),
-        *WRITE_ROUTES,
+        *write_routes(sim, handlers.guard),
     ]
     return Starlette(
         routes=routes,
         exception_handlers={ApiError: handlers.api_error, HTTPException: handlers.http_error},
     )
-
-
-# Write endpoints (PATCH/POST /devices/v1|v2beta1/devices, POST/PATCH /subscriptions/v1/subscriptions,
-# GET /devices/v1/async-operations/{id}, service catalog) are added here by a later issue.
-WRITE_ROUTES: list[Route] = []
 
 
 class _Handlers:
@@ -123,7 +130,7 @@ class _Handlers:
         decision = self.sim.limiter.hit(key, limit, config.rate_limit_window_seconds)
         return decision.allowed, decision.headers(config.rate_limit_headers, config.retry_after)
 
-    def _guard(self, request: Request) -> None:
+    def guard(self, request: Request) -> None:
         """401 without a live token, 429 over budget; rate headers are kept for every later response."""
         state, workspace = self.sim.tokens.check(
             request.headers.get("authorization"), self.sim.faults.token_ttl_override
@@ -183,12 +190,13 @@ class _Handlers:
         fields = DEVICE_FIELDS if resource == "devices" else SUBSCRIPTION_FIELDS
 
         async def handler(request: Request) -> Response:
-            self._guard(request)
+            self.guard(request)
             config, inventory, params = self.sim.config, self.sim.inventory, request.query_params
             default, maximum = _limits(config, resource, version)
             limit = _limit(params.get("limit"), default, maximum, config.limit_out_of_range)
-            offset = _non_negative(params.get("offset"), 0, "offset")
+            offset = non_negative(params.get("offset"), 0, "offset")
             selected = _select(params.getlist("select"), fields, config.select_keeps_id)
+            self.sim.operations.settle()  # async operations due by now show their effect
             query = tuple(_blank_none(params.get(name)) for name in ("filter", "filter-tags", "sort"))
             try:
                 inventory.collection(resource).check(*query)
@@ -217,10 +225,11 @@ class _Handlers:
         noun = "device" if resource == "devices" else "subscription"
 
         async def handler(request: Request) -> Response:
-            self._guard(request)
+            self.guard(request)
             record_id = request.path_params["id"]
             if not UUID.match(record_id):
                 raise bad_request(f"id {record_id!r} is not a valid UUID", "path.parameter", "id")
+            self.sim.operations.settle()
             with self.sim.inventory.lock:
                 record = self.sim.inventory.collection(resource).get(record_id.lower())
             if record is None:
@@ -243,20 +252,9 @@ def _blank_none(value: str | None) -> str | None:
     return value if value is not None and value.strip() else None
 
 
-def _non_negative(raw: str | None, default: int, name: str) -> int:
-    if raw is None:
-        return default
-    if not INTEGER.match(raw.strip()):
-        raise bad_request(f"{name} must be an integer, got {raw!r}", "query.parameter", name)
-    value = int(raw)
-    if value < 0:
-        raise bad_request(f"{name} must be >= 0, got {value}", "query.parameter", name)
-    return value
-
-
 def _limit(raw: str | None, default: int, maximum: int, mode: str) -> int:
     """Validate `limit`; out of 1..maximum is a 400 or, in 'cap' mode, clamped."""
-    value = _non_negative(raw, default, "limit")
+    value = non_negative(raw, default, "limit")
     if 1 <= value <= maximum:
         return value
     if mode == "cap":

@@ -5,7 +5,9 @@ when the simulator is built; `FaultConfig` holds the misbehaviour knobs, which t
 runs (`sim.faults.error_rate = 0.5`). Every field carries a description so that `glp simulate --help` can show
 it.
 Defaults follow `greenlake-api.md`; values the docs disagree on (subscription page maximum, over-limit
-handling, `select` and `id`) are settings, not guesses baked into code.
+handling, `select` and `id`, the write budgets, the status of a mixed-operation PATCH) are settings, not
+guesses baked into code. Where the docs disagree the simulator defaults to the 2026 OpenAPI value (PATCH
+40/min, POST 50/min) and the lower published value is one setting away.
 """
 
 from __future__ import annotations
@@ -79,6 +81,26 @@ class FaultConfig(BaseModel):
         le=1.0,
         description="Probability that a token request fails with 503 `temporarily_unavailable`.",
     )
+    unavailable_retry_after: int | None = Field(
+        default=None,
+        ge=0,
+        description="When set, injected 503 answers carry `Retry-After` with this many seconds.",
+    )
+    accept_then_fail_burst: int = Field(
+        default=0,
+        ge=0,
+        description="The next N write requests (POST/PATCH) are carried out, then answered 500: the "
+        "client cannot know that its write was accepted.",
+    )
+    async_timeout_rate: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Probability that a new async operation ends TIMEDOUT (nothing applied).",
+    )
+    async_timeout_burst: int = Field(
+        default=0, ge=0, description="The next N async operations end TIMEDOUT (nothing applied)."
+    )
 
 
 class SimulatorConfig(BaseModel):
@@ -146,13 +168,74 @@ class SimulatorConfig(BaseModel):
     )
     subscriptions_list_rpm: int = Field(default=60, ge=1, description="GET /subscriptions/v1/subscriptions.")
     subscription_rpm: int = Field(default=20, ge=1, description="GET /subscriptions/v1/subscriptions/{id}.")
-    async_ops_rpm: int = Field(
-        default=90, ge=1, description="GET .../async-operations/{id} (write endpoints)."
+    async_ops_rpm: int = Field(default=90, ge=1, description="GET /devices/v1/async-operations/{id}.")
+    devices_patch_rpm: int = Field(
+        default=40, ge=1, description="PATCH /devices/v1/devices (2026 spec 40; index page and changelog 20)."
+    )
+    devices_v2_patch_rpm: int = Field(
+        default=40, ge=1, description="PATCH /devices/v2beta1/devices (2026 spec 40; scraped page 20)."
+    )
+    devices_post_rpm: int = Field(
+        default=50, ge=1, description="POST /devices/v1/devices (2026 spec 50; index page 25)."
+    )
+    devices_v2_post_rpm: int = Field(
+        default=50, ge=1, description="POST /devices/v2beta1/devices (2026 spec 50; scraped page 25)."
+    )
+    subscriptions_async_ops_rpm: int = Field(
+        default=30, ge=1, description="GET /subscriptions/v1/async-operations/{id}."
+    )
+    subscriptions_patch_rpm: int = Field(
+        default=5, ge=1, description="PATCH /subscriptions/v1/subscriptions (tags)."
+    )
+    service_catalog_rpm: int = Field(
+        default=60, ge=1, description="GET /service-catalog/v1/... (not published; an assumption)."
     )
     token_rpm: int = Field(default=100, ge=1, description="Token requests per window.")
     retry_after: bool = Field(default=False, description="429 responses carry `Retry-After` (seconds).")
     rate_limit_headers: bool = Field(
         default=True, description="Send `ratelimit-*` and `X-RateLimit-*` headers on rate-limited endpoints."
+    )
+    patch_v1_max_ids: int = Field(default=5, ge=1, description="Device ids per PATCH /devices/v1/devices.")
+    patch_v2_max_ids: int = Field(
+        default=25, ge=1, description="Device ids per PATCH /devices/v2beta1/devices."
+    )
+    add_max_devices: int = Field(
+        default=5, ge=1, description="Devices per POST /devices/v1/devices (network + compute + storage)."
+    )
+    subscription_patch_max_ids: int = Field(
+        default=25, ge=1, description="Subscription ids per PATCH /subscriptions/v1/subscriptions [inf]."
+    )
+    tags_max_per_device: int = Field(
+        default=25, ge=1, description="Tags a device may carry after a tag update (JUL enforces 25)."
+    )
+    tags_max_per_request: int = Field(
+        default=50, ge=1, description="Tags in one request object (schema: at most 50)."
+    )
+    operation_conflict_status: Literal[400, 422] = Field(
+        default=400,
+        description="Status of a PATCH mixing operation classes (the docs say 400/422 without choosing).",
+    )
+    wrong_content_type_status: Literal[415, 400] = Field(
+        default=415, description="Status of a PATCH that is not `application/merge-patch+json`."
+    )
+    async_polls_to_finish: int | None = Field(
+        default=3,
+        ge=0,
+        description="An async operation is terminal at its Nth GET (INITIALIZED, RUNNING..., then done); "
+        "0 finishes it at submit; None leaves it to `async_seconds_to_finish`.",
+    )
+    async_seconds_to_finish: float | None = Field(
+        default=10.0,
+        ge=0,
+        description="An async operation is also terminal this many seconds after submit, polled or not; "
+        "None: only polls finish it.",
+    )
+    async_poll_interval_seconds: int = Field(
+        default=2, ge=0, description="`suggestedPollingIntervalSeconds` of async operations."
+    )
+    async_timeout_minutes: int = Field(default=2, ge=1, description="`timeoutMinutes` of async operations.")
+    async_retention_seconds: float = Field(
+        default=86_400.0, gt=0, description="Async operations answer 404 this long after they ended (24 h)."
     )
     request_log_size: int = Field(
         default=100_000, ge=0, description="Newest request records kept in `sim.request_log`."

@@ -1,8 +1,8 @@
 """`GreenLakeSimulator`: one simulated GreenLake workspace and the handles tests and demos drive it by.
 
-It owns the inventory, the token issuer, the rate limiter, the live faults and the request log, and builds the
-ASGI app over them. Ground truth (`devices()`, `subscriptions()`) is the very data the API serialises, so a
-test compares like with like.
+It owns the inventory, the service catalog, the async operations of writes, the token issuer, the rate
+limiter, the live faults and the request log, and builds the ASGI app over them. Ground truth (`devices()`,
+`subscriptions()`) is the very data the API serialises, so a test compares like with like.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from .app import build_app, endpoint_budget
+from .asyncops import AsyncOperation, AsyncOperations
 from .auth import TokenIssuer
 from .config import FaultConfig, SimulatorConfig
+from .data import to_epoch_ms
 from .faults import ASGIApp, FaultMiddleware, Scope, query_lists
 from .ratelimit import SlidingWindowLimiter
 from .server import SimulatorServer
+from .services import ServiceCatalog
 from .store import Inventory, MutationReport, Resource, ScheduledMutation
 
 
@@ -28,7 +31,7 @@ class RequestRecord:
     """One request the simulator received.
 
     `at` is the arrival time (UTC); `status` is 0 when the connection was dropped unanswered; `fault` names
-    the injected fault (drop, truncate, error_rate, error_burst, rate_limit_burst), or is None.
+    the injected fault (drop, truncate, error_rate, error_burst, rate_limit_burst, accept_then_fail), or None.
     """
 
     method: str
@@ -56,6 +59,9 @@ class GreenLakeSimulator:
             self.config.devices,
             self.config.subscriptions,
         )
+        self.catalog = ServiceCatalog(self.inventory.generator.applications, to_epoch_ms(self.config.now))
+        self.operations = AsyncOperations(self.config)
+        self.write_rng = random.Random(f"{self.config.seed}:writes")
         self.tokens = TokenIssuer()
         self.limiter = SlidingWindowLimiter()
         self.fault_rng = random.Random(f"{self.config.seed}:faults")
@@ -106,6 +112,18 @@ class GreenLakeSimulator:
         The returned handle's `fired` event is set and `report` filled once it has happened.
         """
         return self.inventory.schedule(resource, after_list_requests, add, update, remove)
+
+    def finish_operations(self) -> list[AsyncOperation]:
+        """Bring every pending async operation to its end now (its change applied), in submit order."""
+        return self.operations.finish_all()
+
+    def operation(self, op_id: str) -> AsyncOperation | None:
+        """An async operation by id (status, polls, result), without counting a poll; None if unknown."""
+        return self.operations.get(op_id)
+
+    def service_managers(self) -> list[dict[str, Any]]:
+        """The applications devices can be assigned to, each with `regions` it serves (ground truth)."""
+        return [{**m.as_json(), "regions": list(m.regions)} for m in self.catalog.managers]
 
     def expire_tokens(self) -> None:
         """Every token issued so far is expired from now on."""

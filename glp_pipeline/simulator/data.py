@@ -115,6 +115,20 @@ class _Weighted:
         return self.items[bisect.bisect_right(self.cum, rng.random() * self.total)]
 
 
+_ALL_KINDS = (*DEVICE_KINDS, *RARE_DEVICE_KINDS)
+# deviceType -> the subscriptionType it consumes (None: no device subscription fits it)
+DEVICE_SUBSCRIPTION_TYPES: dict[str, str | None] = {k.device_type: k.subscription_type for k in _ALL_KINDS}
+
+
+def kind_for(part: str | None, serial: str | None) -> DeviceKind | None:
+    """The device kind a claimed device is: by part number, else by the longest matching serial prefix."""
+    for kind in _ALL_KINDS:
+        if part and part.upper() in kind.parts:
+            return kind
+    matches = [k for k in _ALL_KINDS if serial and serial.upper().startswith(k.serial_prefix)]
+    return max(matches, key=lambda k: len(k.serial_prefix)) if matches else None
+
+
 class InventoryGenerator:
     """Builds subscriptions, then devices linked to them; also makes the records that mutations add."""
 
@@ -367,6 +381,62 @@ class InventoryGenerator:
                 self._warranties[i % len(self._warranties)] if (hardware or i % 4 == 0) and i % 5 else None,
             "contact": self._contacts[i % len(self._contacts)] if i % 7 == 1 else None,
             "createdAt": iso_ms(created), "updatedAt": iso_ms(updated),
+        }  # fmt: skip
+
+    # --- what the write endpoints need -------------------------------------------------------------
+
+    @property
+    def applications(self) -> dict[str | None, Record]:
+        """The application reference (`{id, resourceUri}`) of each device category: the service managers."""
+        return dict(self._applications)
+
+    def application_ref(self, app_id: str) -> Record:
+        """The `application` object a device assigned to `app_id` carries (shared when it is a known one)."""
+        for application in self._applications.values():
+            if application["id"] == app_id:
+                return application
+        return {"id": app_id, "resourceUri": f"/service-catalog/v1beta1/service-managers/{app_id}"}
+
+    def workspace_ref(self) -> Record:
+        """The `inUseWorkspace` object of a device assigned in this workspace."""
+        return self._workspaces[self.workspace_id]
+
+    @staticmethod
+    def subscription_link(sub: Record) -> Record:
+        """The `subscription[]` entry a device using `sub` carries."""
+        return {"id": sub["id"], "resourceUri": f"/subscriptions/v1/subscriptions/{sub['id']}",
+                "key": sub["key"], "tier": sub["tier"], "startTime": sub["startTime"],
+                "endTime": sub["endTime"]}  # fmt: skip
+
+    def claimed_device(
+        self,
+        rng: random.Random,
+        category: str,
+        serial: str,
+        mac: str | None,
+        part: str | None,
+        tags: dict[str, str] | None,
+        stamp_ms: int,
+    ) -> Record:
+        """A device added by POST: unassigned, no subscription; type and model from its part or serial."""
+        kind = kind_for(part, serial)
+        device_type = (
+            kind.device_type
+            if kind
+            else {"COMPUTE": "COMPUTE", "STORAGE": "STORAGE"}.get(category, "UNKNOWN")
+        )
+        return {
+            "id": _uuid(rng), "type": "devices/device", "serialNumber": serial, "partNumber": part,
+            "macAddress": mac, "deviceType": device_type, "category": category,
+            "model": kind.models[0] if kind else None, "region": None, "deviceName": None,
+            "secondaryName": None, "assignedState": "UNASSIGNED", "archived": False, "application": None,
+            "subscription": [], "tags": dict(tags or {}), "location": None,
+            "dedicatedPlatformWorkspace": None, "tenantWorkspaceId": None, "inUseWorkspace": None,
+            "management": None, "ownership": "MANAGED", "source": "MANAGED",
+            "make": kind.make if kind else "HPE", "manufacturedDate": None, "isFlex": False,
+            "billingAccountId": None, "billingAccountName": None, "billingTier": None,
+            "subscriptionCategory": None, "warranty": None, "contact": None,
+            "createdAt": iso_ms(stamp_ms), "updatedAt": iso_ms(stamp_ms),
         }  # fmt: skip
 
     # --- changes for mutations ----------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """The outermost ASGI layer: records every request and injects the faults of `FaultConfig`.
 
-It sits outside Starlette on purpose. Dropping a connection or cutting a body short needs the raw `send` of
+`accept_then_fail_burst` is the write-side fault: the request is carried out (its async operation exists and
+will apply), but the client gets a 500, so it cannot know its write was accepted. It sits outside Starlette
+on purpose. Dropping a connection or cutting a body short needs the raw `send` of
 the server (uvicorn) to reach the socket; Starlette's own middleware would wrap it. Faults hit API endpoints
 only: the token endpoints are the client's way back to health, and `token_error_rate` covers them separately.
 """
@@ -121,7 +123,21 @@ class FaultMiddleware:
             mark("truncate")
             await self._truncated(scope, receive, send, recording_send)
             return
+        if faults.accept_then_fail_burst and scope["method"] in ("POST", "PATCH"):
+            faults.accept_then_fail_burst -= 1
+            mark("accept_then_fail")
+            await self._accepted_then_failed(scope, receive, recording_send)
+            return
         await self.app(scope, receive, recording_send)
+
+    async def _accepted_then_failed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the write for real (its async operation exists), then answer 500 instead of its 202."""
+
+        async def discard(message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, discard)
+        await self._server_error(500)(scope, receive, send)
 
     async def _truncated(self, scope: Scope, receive: Receive, send: Send, recording_send: Send) -> None:
         """Announce the full Content-Length, send half the body, close the connection."""
@@ -153,10 +169,15 @@ class FaultMiddleware:
                 {"type": "hpe.greenlake.retry_info", "retryAfterSeconds": self.sim.faults.retry_info_seconds}
             ]
         message = {500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Server Error")
-        return json_response(error_body(status, message, details), status)
+        headers = self._retry_after() if status == 503 else {}
+        return json_response(error_body(status, message, details), status, headers)
 
     def _unavailable(self) -> Response:
-        return json_response(error_body(503, "Service Unavailable"), 503)
+        return json_response(error_body(503, "Service Unavailable"), 503, self._retry_after())
+
+    def _retry_after(self) -> dict[str, str]:
+        seconds = self.sim.faults.unavailable_retry_after
+        return {} if seconds is None else {"Retry-After": str(seconds)}
 
     def _too_many(self, scope: Scope) -> Response:
         config = self.sim.config

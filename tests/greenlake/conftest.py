@@ -60,6 +60,7 @@ def serve() -> Iterator[Callable[..., tuple[Any, Any]]]:
         config.setdefault("subscriptions", 30)
         config.setdefault("client_id", CLIENT_ID)
         config.setdefault("client_secret", CLIENT_SECRET)
+        config.setdefault("async_seconds_to_finish", None)  # async operations end by polls, not wall time
         sim = GreenLakeSimulator(SimulatorConfig(**config))
         server = stack.enter_context(sim.serve(host="127.0.0.1", port=0))
         return sim, server
