@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from glp_pipeline.assign import cli as assign_commands
 from glp_pipeline.settings import Settings, environment_overrides, get_settings
 
 app = typer.Typer(
@@ -628,6 +629,16 @@ def show_history(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> N
             r["error_message"] or "",
         )
     console.print(table)
+
+
+def _assign_setup() -> Settings:
+    settings = get_settings()
+    _setup_logging(settings)
+    _require_credentials(settings)
+    return settings
+
+
+assign_commands.register(app, _friendly_errors, _assign_setup)
 
 
 if __name__ == "__main__":
