@@ -143,7 +143,7 @@ def build_plan(sheet: wb.Sheet, inventory: Inventory, *, now: datetime | None = 
 
     seats_taken: Counter[str] = Counter()
     for request, row_has_errors in requests:  # rows with errors are checked further, but plan nothing
-        issues, changes = _plan_row(request, inventory, now, seats_taken)
+        issues, changes = _plan_row(request, inventory, now, seats_taken, row_has_errors)
         plan.issues += issues
         if row_has_errors or any(i.severity == "error" for i in issues):
             for change in changes:
@@ -159,7 +159,11 @@ def build_plan(sheet: wb.Sheet, inventory: Inventory, *, now: datetime | None = 
 
 
 def _plan_row(
-    request: RowRequest, inventory: Inventory, now: datetime, seats_taken: Counter[str]
+    request: RowRequest,
+    inventory: Inventory,
+    now: datetime,
+    seats_taken: Counter[str],
+    row_has_errors: bool = False,
 ) -> tuple[list[Issue], list[Change]]:
     issues: list[Issue] = []
     changes: list[Change] = []
@@ -179,7 +183,8 @@ def _plan_row(
     device_type = (device or {}).get("device_type") or request.device_type
 
     if device is None:
-        added = _plan_add(request, error)
+        # A row already wrong (e.g. a malformed MAC) would only get a confusing second message here.
+        added = None if row_has_errors else _plan_add(request, error)
         if added is not None:
             change(ADD, None, added)
     else:
