@@ -26,6 +26,7 @@ if common.is_authenticated():
         st.Page("pages/devices.py", title="Devices", icon=":material/devices:"),
         st.Page("pages/subscriptions.py", title="Subscriptions", icon=":material/license:"),
         st.Page("pages/sync.py", title="Sync", icon=":material/sync:"),
+        st.Page("pages/assign.py", title="Bulk assignment", icon=":material/upload_file:"),
     ]
     navigation = st.navigation(pages)
     common.logout_button()

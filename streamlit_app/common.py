@@ -245,3 +245,13 @@ def export_section(
             st.caption(
                 f"{len(rows)} {noun}; cells a spreadsheet would run as formulas start with an apostrophe."
             )
+
+
+def download_rows(rows: list[dict[str, Any]], stem: str, key: str) -> None:
+    """CSV and Excel downloads of rows already in memory (formula triggers neutralised)."""
+    columns = list(rows[0]) if rows else []
+    left, right, _ = st.columns([1, 1, 3])
+    left.download_button("CSV", exports.to_csv(rows, columns), f"{stem}.csv", "text/csv", key=f"{key}_csv")
+    right.download_button(
+        "Excel", exports.to_xlsx(rows, columns, stem[:31]), f"{stem}.xlsx", XLSX_TYPE, key=f"{key}_xlsx"
+    )
