@@ -23,21 +23,15 @@ from pathlib import Path
 
 import psycopg
 from openpyxl import Workbook
-from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-from sync_benchmark import SimulatorProcess
+from sync_benchmark import load_workspace
 
 from glp_pipeline.assign import plan as p
 from glp_pipeline.assign import workbook as wb
-from glp_pipeline.database import EmbeddedPostgres
-from glp_pipeline.greenlake import GreenLakeClient
-from glp_pipeline.settings import Settings
 from glp_pipeline.simulator.catalog import REGIONS
-from glp_pipeline.sync import run_sync
-from glp_pipeline.transform import build
 
 
 def _workbook(url: str, rows: int) -> tuple[bytes, tuple[p.Application, ...]]:
@@ -86,25 +80,7 @@ def main() -> None:
     devices, subscriptions = map(int, args.scale.split(":"))
 
     with tempfile.TemporaryDirectory(prefix="glp-assign-bench-") as tmp:
-        embedded = EmbeddedPostgres(Path(tmp) / "pg")
-        url = embedded.start()
-        sim = SimulatorProcess(devices, subscriptions, 50)
-        try:
-            settings = Settings(
-                _env_file=None,
-                glp_home=Path(tmp) / "home",
-                glp_base_url=sim.base_url,
-                glp_token_url=sim.token_url,
-                glp_client_id=sim.client_id,
-                glp_client_secret=SecretStr(sim.client_secret),
-                glp_pacing=False,
-                database_url=SecretStr(url),
-            )
-            with GreenLakeClient.from_settings(settings) as client:
-                run_sync(settings, client, mode="full", url=url)
-            build(settings, url=url)
-        finally:
-            sim.close()
+        embedded, url, _ = load_workspace(Path(tmp), devices, subscriptions)
         try:
             data, applications = _workbook(url, args.rows)
             timings: dict[str, list[float]] = {"read": [], "lookup": [], "plan": [], "total": []}

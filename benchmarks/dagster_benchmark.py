@@ -21,17 +21,16 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-from sync_benchmark import SimulatorProcess
+from sync_benchmark import SimulatorProcess, simulator_settings
 
 from glp_pipeline.database import EmbeddedPostgres
 from glp_pipeline.greenlake import GreenLakeClient
 from glp_pipeline.orchestration import materialize_all, prepare_dagster_home
-from glp_pipeline.settings import Settings, get_settings
+from glp_pipeline.settings import get_settings
 from glp_pipeline.sync import run_sync
 from glp_pipeline.transform import build
 
@@ -65,16 +64,7 @@ def main() -> None:
             }
             # direct
             url = _fresh_database(admin_url, "direct")
-            settings = Settings(
-                _env_file=None,
-                glp_home=Path(tmp) / "direct-home",
-                glp_base_url=sim.base_url,
-                glp_token_url=sim.token_url,
-                glp_client_id=sim.client_id,
-                glp_client_secret=SecretStr(sim.client_secret),
-                glp_pacing=False,
-                database_url=SecretStr(url),
-            )
+            settings = simulator_settings(sim, Path(tmp) / "direct-home", url)
             started = time.monotonic()
             with GreenLakeClient.from_settings(settings) as client:
                 run_sync(settings, client, mode="full", url=url)

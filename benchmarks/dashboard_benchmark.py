@@ -20,19 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from pydantic import SecretStr
-
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-from sync_benchmark import SimulatorProcess
+from sync_benchmark import load_workspace
 
 from glp_pipeline import queries as q
-from glp_pipeline.database import EmbeddedPostgres
-from glp_pipeline.greenlake import GreenLakeClient
-from glp_pipeline.settings import Settings, get_settings
-from glp_pipeline.sync import run_sync
-from glp_pipeline.transform import build
+from glp_pipeline.settings import get_settings
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app" / "app.py"
 
@@ -66,25 +60,7 @@ def main() -> None:
     devices, subscriptions = map(int, args.scale.split(":"))
 
     with tempfile.TemporaryDirectory(prefix="glp-dash-bench-") as tmp:
-        embedded = EmbeddedPostgres(Path(tmp) / "pg")
-        url = embedded.start()
-        sim = SimulatorProcess(devices, subscriptions, 50)
-        try:
-            settings = Settings(
-                _env_file=None,
-                glp_home=Path(tmp) / "home",
-                glp_base_url=sim.base_url,
-                glp_token_url=sim.token_url,
-                glp_client_id=sim.client_id,
-                glp_client_secret=SecretStr(sim.client_secret),
-                glp_pacing=False,
-                database_url=SecretStr(url),
-            )
-            with GreenLakeClient.from_settings(settings) as client:
-                run_sync(settings, client, mode="full", url=url)
-            build(settings, url=url)
-        finally:
-            sim.close()
+        embedded, url, _ = load_workspace(Path(tmp), devices, subscriptions)
 
         os.environ.update({"DATABASE_URL": url, "GLP_HOME": str(Path(tmp) / "home")})
         get_settings.cache_clear()

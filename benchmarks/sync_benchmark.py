@@ -114,6 +114,39 @@ class SimulatorProcess:
         self.proc.wait(timeout=30)
 
 
+def simulator_settings(
+    sim: SimulatorProcess, home: Path, url: str | None = None, **extra: object
+) -> Settings:
+    """Settings for a client of the simulator process (unpaced: the benchmarks measure our side)."""
+    return Settings(
+        _env_file=None,
+        glp_home=home,
+        glp_base_url=sim.base_url,
+        glp_token_url=sim.token_url,
+        glp_client_id=sim.client_id,
+        glp_client_secret=SecretStr(sim.client_secret),
+        glp_pacing=False,
+        database_url=SecretStr(url) if url else None,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def load_workspace(tmp: Path, devices: int, subscriptions: int) -> tuple[EmbeddedPostgres, str, Settings]:
+    """An embedded PostgreSQL in `tmp`, loaded from a simulator process by a full sync and `dbt build` (not
+    what the dashboard and assignment benchmarks time). The caller stops the returned server."""
+    embedded = EmbeddedPostgres(tmp / "pg")
+    url = embedded.start()
+    sim = SimulatorProcess(devices, subscriptions, 50)
+    try:
+        settings = simulator_settings(sim, tmp / "home", url)
+        with GreenLakeClient.from_settings(settings) as client:
+            run_sync(settings, client, mode="full", url=url)
+        build(settings, url=url)
+    finally:
+        sim.close()
+    return embedded, url, settings
+
+
 def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.0f}"
 
@@ -124,17 +157,8 @@ def run_scenario(
     rows = []
     sim = SimulatorProcess(devices, subscriptions, max(page_size, 50))
     try:
-        settings = Settings(
-            _env_file=None,
-            glp_home=home,
-            glp_base_url=sim.base_url,
-            glp_token_url=sim.token_url,
-            glp_client_id=sim.client_id,
-            glp_client_secret=SecretStr(sim.client_secret),
-            glp_pacing=False,
-            glp_subscriptions_page_size=page_size,
-            glp_incremental_lag_seconds=0,
-            database_url=SecretStr(url),
+        settings = simulator_settings(
+            sim, home, url, glp_subscriptions_page_size=page_size, glp_incremental_lag_seconds=0
         )
         label = f"{devices:,}+{subscriptions:,}"
         for step in ("full", "incremental", "full again"):

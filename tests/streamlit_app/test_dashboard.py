@@ -2,55 +2,26 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 import streamlit as st
-from psycopg import sql
-from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
 from glp_pipeline import queries as q
-from glp_pipeline.greenlake import GreenLakeClient
-from glp_pipeline.settings import Settings, get_settings
-from glp_pipeline.simulator import GreenLakeSimulator, SimulatorConfig
-from glp_pipeline.sync import run_sync
-from glp_pipeline.transform import build
+from glp_pipeline.settings import get_settings
 
 APP = Path(__file__).resolve().parents[2] / "streamlit_app" / "app.py"
 
 
 @pytest.fixture(scope="module")
-def db(pg_admin_url, tmp_path_factory):
+def db(synced_database):
     """One full sync and build of a small simulated workspace."""
-    name = f"glp_test_ui_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = urlunsplit(urlsplit(pg_admin_url)._replace(path=f"/{name}"))
-    sim = GreenLakeSimulator(SimulatorConfig(devices=150, subscriptions=40, seed=5))
-    server = sim.start("127.0.0.1", 0)
-    settings = Settings(
-        _env_file=None,
-        glp_home=tmp_path_factory.mktemp("ui-home"),
-        glp_base_url=server.base_url,
-        glp_token_url=server.token_url,
-        glp_client_id=sim.config.client_id,
-        glp_client_secret=SecretStr(sim.config.client_secret),
-        database_url=SecretStr(url),
+    synced = synced_database(devices=150, subscriptions=40, seed=5)
+    return SimpleNamespace(
+        url=synced.url, sim=synced.sim, config=q.QueryConfig.from_settings(synced.settings)
     )
-    try:
-        with GreenLakeClient.from_settings(settings) as client:
-            run_sync(settings, client, mode="full", url=url)
-            build(settings, url=url)
-        yield SimpleNamespace(url=url, sim=sim, config=q.QueryConfig.from_settings(settings))
-    finally:
-        server.stop()
-        with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def _use(monkeypatch, tmp_path, url: str | None) -> None:
