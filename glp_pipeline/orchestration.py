@@ -152,6 +152,8 @@ def dashboard_process(env: dict[str, str], host: str, port: int, log_file: Path)
         str(port),
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",  # no "Deploy" or developer menu for the admins who use it
     ]
     return ServiceProcess("the dashboard", argv, env, f"http://{host}:{port}/_stcore/health", log_file)
 

@@ -107,3 +107,34 @@ def test_overview_in_headless_chromium_shows_the_kpis_of_the_database(demo_launc
     for status, count in expected["by_status"].items():
         assert _number(metrics[status]) == count, (status, metrics)
     assert metrics["Licence utilisation"] == expected["utilisation"], metrics
+
+
+@pytest.mark.timeout(360)
+def test_bulk_assignment_page_is_served_ready_for_an_upload(demo_launcher):
+    """In the demo the dashboard has the simulator's credentials: it offers the template and an upload."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium, or run `.ci/run`.", pytrace=False)
+    served_demo = demo_launcher.running()
+    from playwright.sync_api import sync_playwright
+
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            page.set_default_timeout(RENDER_TIMEOUT_MS)
+            try:
+                page.goto(f"http://127.0.0.1:{served_demo.dashboard_port}/assign")
+                page.get_by_role("heading", name="Bulk assignment").wait_for()
+                page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+                exceptions = page.get_by_test_id("stException").all_inner_texts()
+                errors = page.get_by_test_id("stAlertContentError").all_inner_texts()
+                downloads = page.get_by_test_id("stDownloadButton").all_inner_texts()
+                uploaders = page.get_by_test_id("stFileUploader").count()
+            finally:
+                page.screenshot(path=str(ARTEFACTS / "bulk-assignment.png"), full_page=True)
+        finally:
+            browser.close()
+    assert not exceptions and not errors, (exceptions, errors)
+    assert any("Template (.xlsx)" in d for d in downloads), downloads
+    assert uploaders == 1
