@@ -419,3 +419,13 @@ def test_build_works_for_a_user_who_cannot_create_roles(pg_admin_url, make_simul
         with psycopg.connect(pg_admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db)))
             conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(user)))
+
+
+def test_a_build_drops_the_hash_named_indexes_an_earlier_version_made(built):
+    legacy = "0123456789abcdef0123456789abcdef"  # how dbt's own `indexes` config names them
+    with psycopg.connect(built.url, autocommit=True) as conn:
+        conn.execute(f'create index "{legacy}" on marts.devices (serial_number)')
+    build(built.settings, url=built.url, select=["devices"])
+    names = {r[0] for r in _query(built.url, "select indexname from pg_indexes where schemaname = 'marts'")}
+    assert legacy not in names
+    assert "devices__serial_number" in names

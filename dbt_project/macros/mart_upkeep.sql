@@ -4,7 +4,8 @@
     rather than in dbt's own `indexes` config, because dbt names those with a timestamp and creates them only
     when it creates the table: an index added in a later version would never reach an existing incremental
     table, and re-creating them would pile up duplicates. Here each index has a stable name
-    (`<table>__<columns>`), so `if not exists` makes the hook a cheap no-op once they are there.
+    (`<table>__<columns>`), so `if not exists` makes the hook a cheap no-op once they are there; indexes an
+    earlier version made through dbt's config (hash-named) are dropped.
 
     Then ANALYZE, when the table has no statistics yet (built afresh) or more than a tenth of its rows changed
     since the last: the planner knows the new rows' distribution at once rather than whenever autovacuum gets
@@ -18,7 +19,18 @@
             on {{ this }} {{ 'using ' ~ index['type'] if index.get('type') }} ({{ columns | join(', ') }});
     {% endfor -%}
     {%- set table = this.include(database=False) %}
-    do $upkeep$ begin
+    do $upkeep$
+    declare legacy record;
+    begin
+        -- Indexes an earlier version created through dbt's own `indexes` config (named by an md5 hash):
+        -- the stable-named ones above replace them.
+        for legacy in
+            select indexname from pg_indexes
+            where schemaname = '{{ this.schema }}' and tablename = '{{ this.identifier }}'
+              and indexname ~ '^[0-9a-f]{32}$'
+        loop
+            execute format('drop index %I.%I', '{{ this.schema }}', legacy.indexname);
+        end loop;
         if not exists (
             select 1 from pg_stat_user_tables
             where relid = '{{ table }}'::regclass
