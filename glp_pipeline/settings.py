@@ -104,6 +104,9 @@ class Settings(BaseSettings):
 
     # --- Orchestration (Dagster) -----------------------------------------------------------------
     sync_interval_minutes: int = Field(default=60, ge=1, le=1440, description="Incremental sync cadence.")
+    glp_sync_lock_wait_seconds: float = Field(
+        default=60.0, ge=0, description="How long a sync waits for another one of the same database to end."
+    )
     sync_devices: bool = Field(default=True, description="Scheduled syncs include devices.")
     sync_subscriptions: bool = Field(default=True, description="Scheduled syncs include subscriptions.")
     glp_full_sync_time: str = Field(

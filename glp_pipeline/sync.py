@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,8 +42,15 @@ log = logging.getLogger(__name__)
 PIPELINE_NAME = "greenlake"
 
 
+SYNC_LOCK_KEY = 0x474C5053  # "GLPS": PostgreSQL advisory lock held by the running sync
+
+
 class SyncError(RuntimeError):
     """A sync run failed; nothing it fetched was loaded. The message is meant for a person."""
+
+
+class SyncBusyError(SyncError):
+    """Another sync of the same database was running; nothing was read or loaded."""
 
 
 @dataclass
@@ -167,8 +176,59 @@ def run_sync(
     dagster_run_id: str | None = None,
 ) -> SyncReport:
     """Sync the chosen resources into `greenlake_raw` and record the run in sync history (with the id of the
-    Dagster run that ran it, if one did)."""
+    Dagster run that ran it, if one did). One sync at a time per database: see `sync_lock`."""
     url = url or database_url(settings)
+    with sync_lock(url, settings.glp_sync_lock_wait_seconds, mode, resources, trigger, dagster_run_id):
+        return _run_sync(settings, client, resources, mode, trigger, url, backups, progress, dagster_run_id)
+
+
+@contextmanager
+def sync_lock(
+    url: str,
+    wait_seconds: float,
+    mode: str,
+    resources: tuple[str, ...],
+    trigger: str,
+    dagster_run_id: str | None,
+) -> Iterator[None]:
+    """Hold PostgreSQL's advisory lock for GLP Sync runs while one runs.
+
+    A scheduled Dagster run, `glp sync` and an assignment's re-sync can start at the same moment; two runs
+    writing `greenlake_raw` together would interleave dlt loads and pipeline state. The second waits up to
+    `wait_seconds` (GLP_SYNC_LOCK_WAIT_SECONDS), then fails with a `SyncBusyError`, recorded in the sync
+    history, that says so. The lock belongs to a connection of its own, so it also ends if the process dies.
+    """
+    with connect(url, autocommit=True) as lock:  # closing it ends the session, and with it the lock
+        deadline = time.monotonic() + wait_seconds
+        while not lock.execute("select pg_try_advisory_lock(%s)", (SYNC_LOCK_KEY,)).fetchone()[0]:  # type: ignore[index]
+            if time.monotonic() >= deadline:
+                message = (
+                    f"Another sync of this database is running (waited {wait_seconds:g} s): a scheduled "
+                    "Dagster run, `glp sync` or an assignment's re-sync. Run this one again once it has "
+                    "finished (`glp history` lists runs)."
+                )
+                run = history.SyncRun(
+                    mode=mode, resources=list(resources), trigger=trigger, dagster_run_id=dagster_run_id
+                )
+                history.record_start(lock, run)
+                for resource in resources:
+                    history.record_finish(lock, run, resource, "failed", error=message)
+                raise SyncBusyError(message)
+            time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+        yield
+
+
+def _run_sync(
+    settings: Settings,
+    client: GreenLakeClient,
+    resources: tuple[str, ...],
+    mode: str,
+    trigger: str,
+    url: str,
+    backups: dict[str, Path] | None,
+    progress: ProgressCallback | None,
+    dagster_run_id: str | None,
+) -> SyncReport:
     pipeline = pipeline_for(settings, url)
 
     with connect(url, autocommit=True) as conn:  # fails fast, with a clear message, if the database is down

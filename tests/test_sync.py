@@ -11,7 +11,7 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from glp_pipeline.greenlake import GreenLakeClient
 from glp_pipeline.sources.greenlake import parse_api_time
-from glp_pipeline.sync import SyncError, run_sync
+from glp_pipeline.sync import SYNC_LOCK_KEY, SyncBusyError, SyncError, run_sync
 
 snake = NamingConvention().normalize_identifier
 
@@ -200,3 +200,26 @@ def test_every_run_writes_sync_history(make_simulator, settings_for, database_ur
     ]
     assert rows[0][3] == rows[0][7] == 100
     assert rows[1][3] == rows[1][7] == 30
+
+
+def test_a_second_sync_of_the_same_database_waits_then_says_another_is_running(
+    make_simulator, settings_for, database_url
+):
+    sim, server = make_simulator(devices=40, subscriptions=10)
+    settings = settings_for(server, sim, database_url, glp_sync_lock_wait_seconds=0.3)
+    with psycopg.connect(database_url, autocommit=True) as running:  # another sync holds the lock
+        running.execute("select pg_advisory_lock(%s)", (SYNC_LOCK_KEY,))
+        with pytest.raises(SyncBusyError, match="Another sync of this database is running"):
+            _sync(settings, database_url, mode="full")
+        with psycopg.connect(database_url) as conn:
+            loaded = conn.execute("select to_regclass('greenlake_raw.devices')").fetchone()[0]
+            assert loaded is None, "the refused run loaded nothing"
+    with psycopg.connect(database_url) as conn:
+        failed = conn.execute(
+            "select resource, status, error_message from glp.sync_history order by resource"
+        ).fetchall()
+    assert [(r, s) for r, s, _ in failed] == [("devices", "failed"), ("subscriptions", "failed")]
+    assert "Another sync" in failed[0][2], "the refused run is in the sync history with its reason"
+
+    report = _sync(settings, database_url, mode="full")  # the other one has finished: this one runs
+    assert report.counts["devices"].fetched == 40
