@@ -631,6 +631,37 @@ def show_history(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> N
     console.print(table)
 
 
+@app.command()
+def mcp(
+    transport: Annotated[
+        str, typer.Option(help="stdio (an assistant starts it) or http (streamable HTTP at /mcp).")
+    ] = "stdio",
+    host: Annotated[str, typer.Option(help="Address for --transport http.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for --transport http.")] = 8010,
+) -> None:
+    """The MCP server: read-only inventory tools for AI assistants (Claude Desktop, Claude Code, VS Code)."""
+    from mcp_server.http import http_app
+    from mcp_server.server import build_server
+
+    if transport not in ("stdio", "http"):
+        raise _fail("--transport is stdio or http", code=2)
+    settings = get_settings()
+    _setup_logging(settings)
+    server = build_server()
+    if transport == "stdio":
+        server.run("stdio")
+        return
+    import uvicorn
+
+    token = settings.glp_mcp_token.get_secret_value() if settings.glp_mcp_token else None
+    try:
+        app_ = http_app(server, host=host, port=port, token=token)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    err_console.print(f"MCP server on http://{host}:{port}/mcp{' (bearer token required)' if token else ''}")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
 def _assign_setup() -> Settings:
     settings = get_settings()
     _setup_logging(settings)

@@ -143,6 +143,12 @@ class Settings(BaseSettings):
         default=None, description="When set, the dashboard shows nothing before this password is entered."
     )
 
+    # --- MCP server ---------------------------------------------------------------------------------
+    glp_mcp_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token `glp mcp --transport http` requires (unless bound to loopback).",
+    )
+
     # --- Logging ----------------------------------------------------------------------------------
     glp_log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
 

@@ -1,0 +1,218 @@
+"""GLP Sync's MCP server: read-only inventory tools for AI assistants, answered from the modelled tables.
+
+Every tool is a thin face over `glp_pipeline.queries` (the layer the dashboard uses): it reads as the
+SELECT-only reader role in a read-only transaction with a statement timeout, never calls GreenLake, and is
+annotated read-only, idempotent and closed-world. Results are structured (JSON objects); failures come back
+as tool errors whose text says what to do (e.g. run `glp demo` first).
+
+The database is resolved per call, so the server starts (and lists its tools) even while PostgreSQL is down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from typing import Annotated, Any, Literal, TypeVar
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+from pydantic_core import to_jsonable_python
+
+from glp_pipeline import queries as q
+from glp_pipeline.database import DatabaseError, database_url
+from glp_pipeline.settings import get_settings
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+MAX_PAGE_SIZE = 100  # an assistant's context is small: pages beyond this are asked for, not sent
+T = TypeVar("T")
+
+INSTRUCTIONS = """\
+GLP Sync answers questions about an HPE GreenLake workspace's devices and subscriptions from a PostgreSQL
+copy kept in sync (see `sync_status` for how fresh it is). All tools are read-only. Search tools page their
+results: `total` says how many match; ask for the next `page` rather than a bigger one.
+"""
+
+
+def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a query-layer call against the configured database; its errors become tool errors."""
+    try:
+        settings = get_settings()
+        url = database_url(settings, start=False)
+        config = q.QueryConfig.from_settings(settings, statement_timeout_seconds=10.0)
+        return fn(url, *args, config=config, **kwargs)
+    except (q.QueryError, DatabaseError) as exc:
+        raise ToolError(str(exc)) from exc
+
+
+def _json(value: Any) -> Any:
+    """JSON-safe structured content: dataclasses as objects, times ISO 8601, decimals as numbers."""
+    if is_dataclass(value) and not isinstance(value, type):
+        value = asdict(value)
+    return to_jsonable_python(value, fallback=str)
+
+
+def _page(page: q.Page) -> dict[str, Any]:
+    return {
+        "items": _json(page.items),
+        "total": page.total,
+        "page": page.page,
+        "pages": page.pages,
+        "page_size": page.page_size,
+    }
+
+
+PageNumber = Annotated[int, Field(ge=1, description="1 for the first page.")]
+PageSize = Annotated[
+    int, Field(ge=1, le=MAX_PAGE_SIZE, description=f"Rows per page (at most {MAX_PAGE_SIZE}).")
+]
+Days = Annotated[int, Field(ge=0, le=3650)]
+
+
+def build_server() -> MCPServer:
+    """The server with every tool registered (transport-independent; `glp mcp` runs it)."""
+    server = MCPServer("GLP Sync", instructions=INSTRUCTIONS)
+
+    @server.tool(annotations=READ_ONLY)
+    def search_devices(
+        text: Annotated[
+            str | None, Field(description="Words to find: serial, name, MAC, model, site ...")
+        ] = None,
+        device_type: Annotated[str | None, Field(description="e.g. IAP, SWITCH, GATEWAY, COMPUTE")] = None,
+        region: str | None = None,
+        application_id: str | None = None,
+        assigned: Annotated[bool | None, Field(description="True: assigned to an application.")] = None,
+        tag_key: str | None = None,
+        tag_value: Annotated[str | None, Field(description="With tag_key; omit for any value.")] = None,
+        tier: Annotated[str | None, Field(description="Devices on a subscription of this tier.")] = None,
+        expiring_within_days: Annotated[
+            int | None, Field(ge=0, le=3650, description="Devices on a subscription ending that soon.")
+        ] = None,
+        include_removed: Annotated[bool, Field(description="Also devices gone from GreenLake.")] = False,
+        sort: Annotated[
+            str | None, Field(description="serial_number, device_name, device_type, model, region, ...")
+        ] = None,
+        descending: bool = False,
+        page: PageNumber = 1,
+        page_size: PageSize = 25,
+    ) -> dict[str, Any]:
+        """Find devices by text and filters; one page of them and how many match in all."""
+        tag = (tag_key, tag_value) if tag_key else None
+        return _page(
+            _call(
+                q.search_devices,
+                text=text,
+                device_type=device_type,
+                region=region,
+                application_id=application_id,
+                assigned=assigned,
+                tag=tag,
+                tier=tier,
+                expiring_within_days=expiring_within_days,
+                include_removed=include_removed,
+                sort=sort,
+                descending=descending,
+                page=page,
+                page_size=page_size,
+            )
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    def get_device(
+        device_id: Annotated[str, Field(description="The GreenLake device id (from search_devices).")],
+    ) -> dict[str, Any]:
+        """Everything about one device: its fields, subscriptions, tags, assignment history and raw JSON."""
+        detail = _call(q.device_detail, device_id)
+        if detail is None:
+            raise ToolError(f"No device with id {device_id}; find ids with search_devices.")
+        return _json(detail)
+
+    @server.tool(annotations=READ_ONLY)
+    def search_subscriptions(
+        text: Annotated[str | None, Field(description="Words to find: key, SKU, tier, type ...")] = None,
+        subscription_type: str | None = None,
+        status: Annotated[str | None, Field(description="e.g. STARTED, ENDED, SUSPENDED")] = None,
+        tier: str | None = None,
+        expiring_within_days: Annotated[int | None, Field(ge=0, le=3650)] = None,
+        include_removed: bool = False,
+        sort: Annotated[str | None, Field(description="ends_at, subscription_key, quantity, ...")] = None,
+        descending: bool = False,
+        page: PageNumber = 1,
+        page_size: PageSize = 25,
+    ) -> dict[str, Any]:
+        """Find subscriptions by text and filters, with days remaining and linked devices."""
+        return _page(
+            _call(
+                q.search_subscriptions,
+                text=text,
+                subscription_type=subscription_type,
+                status=status,
+                tier=tier,
+                expiring_within_days=expiring_within_days,
+                include_removed=include_removed,
+                sort=sort,
+                descending=descending,
+                page=page,
+                page_size=page_size,
+            )
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    def subscription_devices(
+        subscription_id: Annotated[
+            str, Field(description="The subscription id (from search_subscriptions).")
+        ],
+        include_removed: bool = False,
+    ) -> dict[str, Any]:
+        """The devices a subscription is applied to."""
+        devices = _call(q.subscription_devices, subscription_id, include_removed=include_removed)
+        return {"subscription_id": subscription_id, "devices": _json(devices), "count": len(devices)}
+
+    @server.tool(annotations=READ_ONLY)
+    def inventory_overview() -> dict[str, Any]:
+        """Device counts (assigned, unassigned, archived, removed lately), subscriptions by status,
+        expiring in 30/60/90 days, licence utilisation, and the data's freshness."""
+        return _json(_call(q.overview))
+
+    @server.tool(annotations=READ_ONLY)
+    def devices_by_type_and_region() -> dict[str, Any]:
+        """Live devices counted by device type and region."""
+        return {"rows": _json(_call(q.devices_by_type_and_region))}
+
+    @server.tool(annotations=READ_ONLY)
+    def expiry_timeline() -> dict[str, Any]:
+        """Per month from this one on: subscriptions ending, licences ending, devices affected."""
+        return {"rows": _json(_call(q.expiry_timeline))}
+
+    @server.tool(annotations=READ_ONLY)
+    def inventory_trend() -> dict[str, Any]:
+        """Per week since GLP Sync first ran: devices added, removed, and present at the week's end."""
+        return {"rows": _json(_call(q.inventory_trend))}
+
+    @server.tool(annotations=READ_ONLY)
+    def license_trend() -> dict[str, Any]:
+        """Per week: licences bought and used in live subscriptions."""
+        return {"rows": _json(_call(q.license_trend))}
+
+    @server.tool(annotations=READ_ONLY)
+    def filter_values() -> dict[str, Any]:
+        """The values the categorical filters take (device types, regions, tiers, statuses, tag keys ...)."""
+        return _json(_call(q.filter_options))
+
+    @server.tool(annotations=READ_ONLY)
+    def sync_status(
+        limit: Annotated[int, Field(ge=1, le=100, description="Most recent runs to list.")] = 10,
+    ) -> dict[str, Any]:
+        """How fresh the data is (last successful sync per resource) and the most recent sync runs."""
+        return {
+            "freshness": _json(_call(q.sync_freshness)),
+            "recent_runs": _json(_call(q.sync_status, limit)),
+        }
+
+    return server
+
+
+Transport = Literal["stdio", "http"]
