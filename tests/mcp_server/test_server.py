@@ -154,3 +154,29 @@ async def test_glp_mcp_over_stdio_as_an_assistant_starts_it(db, tmp_path):
         result = await client.call_tool("inventory_overview", {})
     assert "search_devices" in tools
     assert result.structured_content["devices"]["total"] == len(db.sim.devices())
+
+
+async def test_resources_describe_the_schema_and_their_examples_run(server, db):
+    import json
+    import re
+
+    import psycopg
+
+    async with Client(server) as client:
+        uris = {str(r.uri) for r in (await client.list_resources()).resources}
+        schema = json.loads((await client.read_resource("glp://schema")).contents[0].text)
+        values = json.loads((await client.read_resource("glp://values")).contents[0].text)
+        examples = (await client.read_resource("glp://examples")).contents[0].text
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+    assert {"glp://schema", "glp://values", "glp://examples"} <= uris
+    views = {(t["schema"], t["name"]): t for t in schema}
+    summary = views[("reporting", "device_summary")]
+    assert summary["description"] and all(c["description"] for c in summary["columns"]), "dbt docs persisted"
+    assert ("marts", "devices") in views and not any(s not in ("reporting", "marts") for s, _ in views)
+    assert "SWITCH" in values["device_types"]
+    queries = [q.strip() for q in re.findall(r"\n\n    (select .*?;)", examples, flags=re.S)]
+    assert len(queries) == 4
+    with psycopg.connect(db.url) as conn:
+        for query in queries:
+            conn.execute(" ".join(query.split())).fetchall()  # each example runs as written
+    assert {"device_analysis", "expiry_review", "utilisation_report"} <= prompts
