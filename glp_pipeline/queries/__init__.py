@@ -6,6 +6,7 @@ SQL and returns plain Python (dataclasses, lists of dicts). Failures raise `Quer
 person can act on; bad arguments raise `InvalidParameter` (a `QueryError` and a `ValueError`).
 """
 
+from glp_pipeline.queries.catalog import schema_catalog
 from glp_pipeline.queries.common import Page
 from glp_pipeline.queries.connection import (
     InvalidParameter,
@@ -50,6 +51,7 @@ __all__ = [
     "license_trend",
     "overview",
     "read_only_connection",
+    "schema_catalog",
     "search_devices",
     "search_subscriptions",
     "subscription_devices",
