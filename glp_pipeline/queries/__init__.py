@@ -25,6 +25,8 @@ from glp_pipeline.queries.overview import (
     sync_freshness,
     sync_status,
 )
+from glp_pipeline.queries.sql import QueryResult, run_query
+from glp_pipeline.queries.sql_guard import UnsafeQuery
 from glp_pipeline.queries.subscriptions import search_subscriptions, subscription_devices
 from glp_pipeline.queries.trends import (
     devices_by_type_and_region,
@@ -40,7 +42,9 @@ __all__ = [
     "Page",
     "QueryConfig",
     "QueryError",
+    "QueryResult",
     "SyncFreshness",
+    "UnsafeQuery",
     "Utilization",
     "assignment_history",
     "device_detail",
@@ -51,6 +55,7 @@ __all__ = [
     "license_trend",
     "overview",
     "read_only_connection",
+    "run_query",
     "schema_catalog",
     "search_devices",
     "search_subscriptions",

@@ -105,6 +105,9 @@ def test_filter_options(db):
     assert opts["subscription_statuses"] == sorted({s["subscriptionStatus"] for s in db.subscriptions})
     assert opts["subscription_types"] == sorted({s["subscriptionType"] for s in db.subscriptions})
     assert opts["tiers"] == sorted({s["tier"] for s in db.subscriptions if s["tier"]})
+    assert opts["tag_keys"] == sorted({k for d in db.devices for k in d.get("tags") or {}})
+    applications = {d["application"]["id"] for d in db.devices if d.get("application")}
+    assert opts["application_ids"] == sorted(applications)
 
 
 def test_sync_status_lists_recent_runs(db):

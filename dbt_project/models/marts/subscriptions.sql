@@ -11,6 +11,9 @@
             {'columns': ['subscription_id'], 'unique': true},
             {'columns': ['subscription_key']},
             {'columns': ['ends_at']},
+            {'columns': ['tier']},
+            {'columns': ['subscription_type']},
+            {'columns': ['subscription_status']},
             {'columns': ['search_vector'], 'type': 'gin'},
         ]},
     )
