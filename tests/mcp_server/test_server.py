@@ -180,3 +180,26 @@ async def test_resources_describe_the_schema_and_their_examples_run(server, db):
         for query in queries:
             conn.execute(" ".join(query.split())).fetchall()  # each example runs as written
     assert {"device_analysis", "expiry_review", "utilisation_report"} <= prompts
+
+
+async def test_run_query_answers_and_refuses_with_a_reason(server, db):
+    result = await _call(
+        server,
+        "run_query",
+        sql="select device_type, count(*) as n from reporting.active_devices group by 1 order by 2 desc",
+    )
+    assert result.is_error is False, result.content
+    counts = {r["device_type"]: r["n"] for r in result.structured_content["rows"]}
+    assert sum(counts.values()) == len([d for d in db.sim.devices() if not d.get("archived")])
+    for attack in (
+        "delete from marts.devices",
+        "select 1; drop table marts.devices",
+        "select * from greenlake_raw.devices",
+        "select pg_sleep(10)",
+        "copy marts.devices to '/tmp/x'",
+    ):
+        refused = await _call(server, "run_query", sql=attack)
+        assert refused.is_error is True, attack
+        assert refused.content[0].text, attack
+    capped = await _call(server, "run_query", sql="select device_id from marts.devices", max_rows=5)
+    assert capped.structured_content["row_count"] == 5 and capped.structured_content["truncated"] is True
