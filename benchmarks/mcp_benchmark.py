@@ -56,6 +56,9 @@ async def _measure(url: str) -> dict[str, list[float]]:
             "license_trend": {},
             "filter_values": {},
             "sync_status": {},
+            "run_query (group by type)": {
+                "sql": "select device_type, count(*) from reporting.active_devices group by 1 order by 2 desc"
+            },
         }
         for label, arguments in calls.items():
             tool = label.split(" ")[0]
