@@ -1,7 +1,8 @@
 {#- The SELECT-only role of the read-only surfaces (dashboard, MCP server, chat agent): it may read the
     `marts` and `reporting` schemas and nothing else. The start hook creates it; the end hook, after every
     run (dbt recreates relations, dropping their grants), gives it USAGE on the two schemas and SELECT on
-    every relation in them.
+    every relation in them, and makes SELECT the default for relations created there later, so that a
+    relation a build swaps in is readable at once rather than only when the build ends.
 
     A database user without the CREATEROLE privilege (common on managed PostgreSQL) cannot create it: the
     build then goes on without it and says so in a notice; an administrator can create the role once
@@ -31,6 +32,8 @@
             execute 'create schema if not exists {{ schema }}';
             execute 'grant usage on schema {{ schema }} to {{ adapter.quote(role) }}';
             execute 'grant select on all tables in schema {{ schema }} to {{ adapter.quote(role) }}';
+            -- and on what later builds create, from the moment they create it (not only at their end)
+            execute 'alter default privileges in schema {{ schema }} grant select on tables to {{ adapter.quote(role) }}';
             {%- endfor %}
         end if;
     end

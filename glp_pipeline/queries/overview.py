@@ -64,13 +64,16 @@ class Overview:
 def overview(url: str, config: QueryConfig = DEFAULT_CONFIG) -> Overview:
     """Device KPIs, subscriptions by status, expiring counts, licence utilisation and sync freshness."""
     with read_only_connection(url, config) as conn, conn.transaction():
+        # Live-device counts from the per type and region table dbt builds (a few hundred rows, not every
+        # device); removals of the last week through the removed_at index.
         d = conn.execute(
-            "select count(*) filter (where not is_removed) as total,"
-            " count(*) filter (where not is_removed and is_assigned) as assigned,"
-            " count(*) filter (where not is_removed and not is_assigned) as unassigned,"
-            " count(*) filter (where not is_removed and is_archived) as archived,"
-            " count(*) filter (where is_removed and removed_at >= now() - interval '7 days') as removed_7d"
-            " from marts.devices"
+            "select coalesce(sum(total_devices), 0)::bigint as total,"
+            " coalesce(sum(assigned_devices), 0)::bigint as assigned,"
+            " coalesce(sum(unassigned_devices), 0)::bigint as unassigned,"
+            " coalesce(sum(archived_devices), 0)::bigint as archived,"
+            " (select count(*) from marts.devices"
+            "  where removed_at >= now() - interval '7 days' and is_removed) as removed_7d"
+            " from reporting.device_summary"
         ).fetchone()
         by_status = conn.execute(
             "select subscription_status as status, count(*) as n from marts.subscriptions"

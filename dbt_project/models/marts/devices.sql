@@ -14,6 +14,7 @@
             {'columns': ['device_type', 'serial_number']},
             {'columns': ['region', 'serial_number']},
             {'columns': ['application_id']},
+            {'columns': ['removed_at']},
         ]},
     )
 }}

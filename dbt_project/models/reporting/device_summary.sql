@@ -1,3 +1,6 @@
+{#- A table, not a view: it aggregates every device, and its inputs only change when dbt builds. -#}
+{{ config(materialized='table') }}
+
 select
     device_type,
     region,

@@ -1,3 +1,7 @@
+{#- A table, not a view: it aggregates every device, and its inputs only change when dbt builds (so the
+    current week is the one of the last build). -#}
+{{ config(materialized='table') }}
+
 with devices as (
 
     select first_seen_at, removed_at from {{ ref('devices') }}
