@@ -112,6 +112,26 @@ def fetch_page(
     return Page(items=rows, total=total, page=page, page_size=page_size)
 
 
+def match_text(
+    where: Where, text: str | None, alias: str, exact_column: str
+) -> tuple[sql.Composable, list[Any]]:
+    """Add the search for `text` on `<alias>.search_vector` (see `prefix_tsquery`) to `where`, and return the
+    rank to order by (the vector's rank, plus 1 when `exact_column` equals the text, ignoring case) with its
+    parameters. Without a text nothing is added and the rank is 0. `alias` and `exact_column` are fixed
+    names from the caller, never user input."""
+    if not text:
+        return sql.SQL("0.0"), []
+    tsquery = prefix_tsquery(text)
+    if tsquery:
+        where.add(f"{alias}.search_vector @@ to_tsquery('simple', %s)", tsquery)
+    else:
+        where.add("false")  # no letter or digit in the text: nothing matches
+    rank = sql.SQL(
+        "ts_rank({vector}, to_tsquery('simple', %s)) + case when upper({exact}) = upper(%s) then 1 else 0 end"
+    ).format(vector=sql.Identifier(alias, "search_vector"), exact=sql.Identifier(alias, exact_column))
+    return rank, [tsquery or "", text]
+
+
 def prefix_tsquery(text: str) -> str | None:
     """The `to_tsquery('simple', ...)` source that finds what a person means by a search text, answered by
     the `search_vector` GIN index alone (no table scan at any size).

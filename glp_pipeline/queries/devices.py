@@ -19,7 +19,7 @@ from glp_pipeline.queries.common import (
     check_paging,
     clean_text,
     fetch_page,
-    prefix_tsquery,
+    match_text,
     search_order,
 )
 from glp_pipeline.queries.connection import DEFAULT_CONFIG, QueryConfig, read_only_connection
@@ -88,19 +88,7 @@ def search_devices(
     ordering = search_order(text, sort, "serial_number", DEVICE_SORTS, "d.device_id", descending=descending)
 
     where = Where()
-    rank: sql.Composable = sql.SQL("0.0")
-    rank_params: list[Any] = []
-    if text:
-        tsquery = prefix_tsquery(text)
-        if tsquery:
-            where.add("d.search_vector @@ to_tsquery('simple', %s)", tsquery)
-        else:
-            where.add("false")  # no letter or digit in the text: nothing matches
-        rank = sql.SQL(
-            "ts_rank(d.search_vector, to_tsquery('simple', %s))"
-            " + case when upper(d.serial_number) = upper(%s) then 1 else 0 end"
-        )
-        rank_params = [tsquery or "", text]
+    rank, rank_params = match_text(where, text, "d", "serial_number")
     if not include_removed:
         where.add("not d.is_removed")
     if device_type is not None:

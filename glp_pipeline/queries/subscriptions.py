@@ -17,7 +17,7 @@ from glp_pipeline.queries.common import (
     check_paging,
     clean_text,
     fetch_page,
-    prefix_tsquery,
+    match_text,
     search_order,
 )
 from glp_pipeline.queries.connection import DEFAULT_CONFIG, QueryConfig, read_only_connection
@@ -94,19 +94,7 @@ def search_subscriptions(
     )
 
     where = Where()
-    rank: sql.Composable = sql.SQL("0.0")
-    rank_params: list[Any] = []
-    if text:
-        tsquery = prefix_tsquery(text)
-        if tsquery:
-            where.add("s.search_vector @@ to_tsquery('simple', %s)", tsquery)
-        else:
-            where.add("false")  # no letter or digit in the text: nothing matches
-        rank = sql.SQL(
-            "ts_rank(s.search_vector, to_tsquery('simple', %s))"
-            " + case when upper(s.subscription_key) = upper(%s) then 1 else 0 end"
-        )
-        rank_params = [tsquery or "", text]
+    rank, rank_params = match_text(where, text, "s", "subscription_key")
     if not include_removed:
         where.add("not s.is_removed")
     if subscription_type is not None:
