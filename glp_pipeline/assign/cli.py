@@ -99,18 +99,18 @@ def register(app: typer.Typer, friendly_errors: Any, setup: Any) -> None:
 
         settings = setup()
         with friendly_errors(), connect(database_url(settings), autocommit=True) as conn:
-            j.ensure_schema(conn)
-            rows = conn.execute(
-                "select run_id, created_at, requested_by, source_name, status, changes, succeeded, failed,"
-                " undo_of from glp.assignment_runs order by created_at desc limit %s",
-                (limit,),
-            ).fetchall()
+            rows = j.recent_runs(conn, limit)
         table = Table(title="Assignment runs")
         for column in ("run", "started", "by", "file", "status", "changes", "ok", "failed"):
             table.add_column(column)
         for r in rows:
             table.add_row(
-                str(r[0]), f"{r[1]:%Y-%m-%d %H:%M}", r[2], r[3] or "", r[4], *(str(n) for n in r[5:8])
+                str(r["run_id"]),
+                f"{r['created_at']:%Y-%m-%d %H:%M}",
+                r["requested_by"],
+                r["source_name"] or "",
+                r["status"],
+                *(str(r[n]) for n in ("changes", "succeeded", "failed")),
             )
         console.print(table)
 

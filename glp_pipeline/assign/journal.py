@@ -207,6 +207,21 @@ def run(conn: psycopg.Connection, run_id: UUID) -> dict[str, Any] | None:
     )
 
 
+def recent_runs(conn: psycopg.Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest runs first (none before the journal exists: listing them creates nothing)."""
+    if conn.execute("select to_regclass('glp.assignment_runs')").fetchone()[0] is None:  # type: ignore[index]
+        return []
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "select run_id, created_at, requested_by, source_name, status, changes, succeeded, failed,"
+            " undo_of from glp.assignment_runs order by created_at desc limit %s",
+            (limit,),
+        )
+        .fetchall()
+    )
+
+
 def unfinished_runs(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """Runs that never finished (the process died): candidates for `resume`."""
     ensure_schema(conn)

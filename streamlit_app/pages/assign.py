@@ -169,36 +169,21 @@ if result is not None:
 st.subheader("Recent runs")
 try:
     with connect(url, autocommit=True) as conn:
-        journal.ensure_schema(conn)
-        runs = conn.execute(
-            "select run_id, created_at, requested_by, source_name, status, changes, succeeded, failed,"
-            " undo_of from glp.assignment_runs order by created_at desc limit 20"
-        ).fetchall()
+        runs = journal.recent_runs(conn, 20)
 except (DatabaseError, psycopg.Error) as exc:
     common.show_error(f"The assignment journal cannot be read: {exc}")
 if not runs:
     st.caption("No assignment has run yet.")
     st.stop()
-columns = [
-    "run_id",
-    "created_at",
-    "requested_by",
-    "source_name",
-    "status",
-    "changes",
-    "succeeded",
-    "failed",
-    "undo_of",
-]
 st.dataframe(
-    common.frame([dict(zip(columns, r, strict=True)) for r in runs]),
+    common.frame(runs),
     hide_index=True,
     width="stretch",
     key="assign_runs",
 )
-choice = st.selectbox("Run", [str(r[0]) for r in runs], key="assign_run_pick")
-picked = next(r for r in runs if str(r[0]) == choice)
-action = "Resume" if picked[4] in (journal.RUNNING, journal.INTERRUPTED) else "Undo"
+choice = st.selectbox("Run", [str(r["run_id"]) for r in runs], key="assign_run_pick")
+picked = next(r for r in runs if str(r["run_id"]) == choice)
+action = "Resume" if picked["status"] in (journal.RUNNING, journal.INTERRUPTED) else "Undo"
 sure = st.checkbox(
     f"{action} run {choice[:8]}: I understand this writes to GreenLake.", key="assign_run_confirm"
 )
