@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -59,47 +62,63 @@ def _expected(url: str) -> dict:
     }
 
 
-@pytest.mark.timeout(360)  # may include starting the shared demo (up to 240 s)
-def test_overview_in_headless_chromium_shows_the_kpis_of_the_database(demo_launcher):
-    if not CHROMIUM.exists():  # checked before starting the demo
+def _require_chromium() -> None:
+    """Checked before the shared demo starts: without the browser there is nothing to wait for."""
+    if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: this test drives Debian's chromium. Install it with "
             "`apt-get install -y chromium` (as root), or run `.ci/run`, which installs it.",
             pytrace=False,
         )
-    served_demo = demo_launcher.running()
+
+
+@contextmanager
+def _dashboard_page(port: int, path: str, screenshot: str, height: int) -> Iterator[Any]:
+    """A page of the served dashboard in headless chromium, after Streamlit has run its script; its
+    full-page screenshot is saved as a test artefact however the test ends."""
     from playwright.sync_api import sync_playwright
 
-    expected = _expected(served_demo.glp("db", "url").stdout.strip())
-    assert expected["devices"] > 0 and expected["by_status"], "the demo loaded devices and subscriptions"
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    screenshot = ARTEFACTS / "overview.png"
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page = browser.new_page(viewport={"width": 1400, "height": height})
             page.set_default_timeout(RENDER_TIMEOUT_MS)
             try:
-                page.goto(f"http://127.0.0.1:{served_demo.dashboard_port}/")
-                # Streamlit renders over its websocket: wait for the page's script to have run to its end
-                page.locator('[data-testid="stMetricValue"], [data-testid="stException"]').first.wait_for()
-                page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
-                exceptions = page.get_by_test_id("stException").all_inner_texts()
-                title = page.get_by_role("heading", level=1).first.inner_text()
-                metrics = {
-                    metric.get_by_test_id("stMetricLabel").inner_text().strip(): (
-                        metric.get_by_test_id("stMetricValue").inner_text().strip()
-                    )
-                    for metric in page.get_by_test_id("stMetric").all()
-                }
-                if not exceptions:  # for the screenshot: the charts draw after the script has run
-                    page.get_by_test_id("stVegaLiteChart").first.wait_for()
+                page.goto(f"http://127.0.0.1:{port}{path}")
+                yield page
             finally:
-                page.screenshot(path=str(screenshot), full_page=True)
-                print(f"screenshot: {screenshot}")
+                page.screenshot(path=str(ARTEFACTS / screenshot), full_page=True)
+                print(f"screenshot: {ARTEFACTS / screenshot}")
         finally:
             browser.close()
+
+
+def _script_done(page: Any) -> None:
+    """Streamlit renders over its websocket: wait for the page's script to have run to its end."""
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+
+
+@pytest.mark.timeout(360)  # may include starting the shared demo (up to 240 s)
+def test_overview_in_headless_chromium_shows_the_kpis_of_the_database(demo_launcher):
+    _require_chromium()
+    served_demo = demo_launcher.running()
+    expected = _expected(served_demo.glp("db", "url").stdout.strip())
+    assert expected["devices"] > 0 and expected["by_status"], "the demo loaded devices and subscriptions"
+
+    with _dashboard_page(served_demo.dashboard_port, "/", "overview.png", 1800) as page:
+        page.locator('[data-testid="stMetricValue"], [data-testid="stException"]').first.wait_for()
+        _script_done(page)
+        exceptions = page.get_by_test_id("stException").all_inner_texts()
+        title = page.get_by_role("heading", level=1).first.inner_text()
+        metrics = {
+            metric.get_by_test_id("stMetricLabel").inner_text().strip(): (
+                metric.get_by_test_id("stMetricValue").inner_text().strip()
+            )
+            for metric in page.get_by_test_id("stMetric").all()
+        }
+        if not exceptions:  # for the screenshot: the charts draw after the script has run
+            page.get_by_test_id("stVegaLiteChart").first.wait_for()
 
     assert not exceptions, exceptions
     assert title.strip() == "Overview"
@@ -112,29 +131,15 @@ def test_overview_in_headless_chromium_shows_the_kpis_of_the_database(demo_launc
 @pytest.mark.timeout(360)
 def test_bulk_assignment_page_is_served_ready_for_an_upload(demo_launcher):
     """In the demo the dashboard has the simulator's credentials: it offers the template and an upload."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium, or run `.ci/run`.", pytrace=False)
+    _require_chromium()
     served_demo = demo_launcher.running()
-    from playwright.sync_api import sync_playwright
-
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            page.set_default_timeout(RENDER_TIMEOUT_MS)
-            try:
-                page.goto(f"http://127.0.0.1:{served_demo.dashboard_port}/assign")
-                page.get_by_role("heading", name="Bulk assignment").wait_for()
-                page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
-                exceptions = page.get_by_test_id("stException").all_inner_texts()
-                errors = page.get_by_test_id("stAlertContentError").all_inner_texts()
-                downloads = page.get_by_test_id("stDownloadButton").all_inner_texts()
-                uploaders = page.get_by_test_id("stFileUploader").count()
-            finally:
-                page.screenshot(path=str(ARTEFACTS / "bulk-assignment.png"), full_page=True)
-        finally:
-            browser.close()
+    with _dashboard_page(served_demo.dashboard_port, "/assign", "bulk-assignment.png", 1200) as page:
+        page.get_by_role("heading", name="Bulk assignment").wait_for()
+        _script_done(page)
+        exceptions = page.get_by_test_id("stException").all_inner_texts()
+        errors = page.get_by_test_id("stAlertContentError").all_inner_texts()
+        downloads = page.get_by_test_id("stDownloadButton").all_inner_texts()
+        uploaders = page.get_by_test_id("stFileUploader").count()
     assert not exceptions and not errors, (exceptions, errors)
     assert any("Template (.xlsx)" in d for d in downloads), downloads
     assert uploaders == 1
