@@ -377,7 +377,8 @@ def demo(
     if not serve:
         console.print(
             "\nModelled data: schemas marts (devices, subscriptions, device_subscriptions, device_tags, "
-            "subscription_tags) and reporting (views); raw: greenlake_raw; sync history: glp.sync_history.",
+            "subscription_tags) and reporting (views, and two summary tables); raw: greenlake_raw; "
+            "sync history: glp.sync_history.",
             highlight=False,
         )
         if settings.database_url is None:
