@@ -35,7 +35,14 @@ EMBEDDED_PASSWORD = "embedded"  # noqa: S105 - not a secret: the embedded server
 
 
 class DatabaseError(RuntimeError):
-    """The database could not be reached or started; the message says what to do."""
+    """The database could not be reached or started; the message says what to do.
+
+    `sqlstate`: the server's error code when it refused the connection (28000: this user may not log in).
+    """
+
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,37 @@ def database_url(settings: Settings, *, start: bool = True) -> str:
     return url
 
 
+def reader_database_url(settings: Settings, *, start: bool = False) -> str:
+    """The URL the read-only surfaces connect with: one that logs in as the reader role where there is one.
+
+    GLP_READER_DATABASE_URL when set. The embedded server (trust authentication on a local socket) lets
+    the reader role log in itself (`glp transform` gives it LOGIN there), so its URL is the embedded one
+    with the role as user. Otherwise DATABASE_URL, and the query layer switches to the role with SET ROLE.
+    """
+    if settings.glp_reader_database_url is not None:
+        return settings.glp_reader_database_url.get_secret_value()
+    url = database_url(settings, start=start)
+    if not uses_embedded(settings):
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{quote(settings.glp_reader_role)}@{host}"))
+
+
+def uses_embedded(settings: Settings) -> bool:
+    """Whether GLP Sync's database is the embedded server under GLP_HOME: DATABASE_URL unset, or set to that
+    server's own URL (as `glp demo` hands it to Dagster and the dashboard)."""
+    if settings.database_url is None:
+        return True
+    embedded = EmbeddedPostgres(settings.pgdata_dir).url()
+    return embedded is not None and _server(embedded) == _server(settings.database_url.get_secret_value())
+
+
+def _server(url: str) -> tuple[str | None, int | None, str]:
+    parts = urlsplit(to_libpq(url))
+    return parts.hostname, parts.port, parts.path
+
+
 def redact_url(url: str) -> str:
     """The URL with its password masked, for messages and logs."""
     parts = urlsplit(url)
@@ -183,7 +221,8 @@ def connect(url: str, *, autocommit: bool = False) -> Iterator[psycopg.Connectio
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseError(
             f"Cannot connect to PostgreSQL at {redact_url(url)}: {first_line}. "
-            "Check DATABASE_URL, or unset it to use the embedded PostgreSQL."
+            "Check DATABASE_URL, or unset it to use the embedded PostgreSQL.",
+            sqlstate=exc.sqlstate,
         ) from None
     try:
         with conn:

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="The SELECT-only role (marts and reporting) that every read-only surface uses.",
     )
+    glp_reader_database_url: SecretStr | None = Field(
+        default=None,
+        description="A PostgreSQL URL that logs in as the reader role, for the read-only surfaces (dashboard "
+        "queries, MCP server, chat). Logged in as the role, no statement can leave it. Unset: the embedded "
+        "PostgreSQL logs them in as the role itself; with DATABASE_URL they switch to it with SET ROLE.",
+    )
 
     # --- Paging -----------------------------------------------------------------------------------
     glp_devices_page_size: int = Field(default=2000, ge=1, le=2000)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from glp_pipeline.database import connect, database_url, to_libpq
+from glp_pipeline.database import connect, database_url, to_libpq, uses_embedded
 from glp_pipeline.settings import environment_overrides
 
 if TYPE_CHECKING:
@@ -87,6 +87,17 @@ def check_raw_tables(url: str) -> None:
         )
 
 
+def dbt_vars(settings: Settings) -> str:
+    """The `--vars` of every dbt invocation (parse included, so that a build reuses its parse).
+
+    `reader_login`: on the embedded server (trust authentication on a local socket) the reader role may log
+    in itself, so the read-only surfaces connect as it and no statement can switch back to a wider role.
+    """
+    return json.dumps(
+        {"reader_role": settings.glp_reader_role, "reader_login": uses_embedded(settings)}
+    )
+
+
 def run_dbt(args: list[str], settings: Settings, url: str | None = None, quiet: bool = True) -> BuildReport:
     """Run one dbt command (e.g. `["build"]`) against GLP Sync's database."""
     from dbt.cli.main import dbtRunner
@@ -95,7 +106,7 @@ def run_dbt(args: list[str], settings: Settings, url: str | None = None, quiet: 
     env = dbt_environment(url) | _dbt_dirs(settings)
     flags = ["--quiet"] if quiet else []
     if args[0] in ("build", "run", "test", "snapshot", "compile", "docs", "source"):
-        flags += ["--vars", json.dumps({"reader_role": settings.glp_reader_role})]
+        flags += ["--vars", dbt_vars(settings)]
     with environment_overrides(env):
         result = dbtRunner().invoke([*args, *flags])
     report = BuildReport(success=bool(result.success))

@@ -13,7 +13,7 @@ from pydantic import Field
 from pydantic_core import to_jsonable_python
 
 from glp_pipeline import queries as q
-from glp_pipeline.database import DatabaseError, database_url
+from glp_pipeline.database import DatabaseError, reader_database_url
 from glp_pipeline.settings import get_settings
 
 READ_ONLY = ToolAnnotations(
@@ -30,7 +30,7 @@ def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """
     try:
         settings = get_settings()
-        url = database_url(settings, start=False)
+        url = reader_database_url(settings)
         config = q.QueryConfig.from_settings(settings, statement_timeout_seconds=10.0)
         return fn(url, *args, config=config, **kwargs)
     except (q.QueryError, DatabaseError) as exc:

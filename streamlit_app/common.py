@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from glp_pipeline import exports
 from glp_pipeline import queries as q
-from glp_pipeline.database import DatabaseError, database_url
+from glp_pipeline.database import DatabaseError, database_url, reader_database_url
 from glp_pipeline.settings import get_settings
 
 CACHE_TTL = 60  # seconds
@@ -108,13 +108,17 @@ def show_error(message: str) -> NoReturn:
     raise AssertionError("unreachable")  # st.stop raises; this keeps type checkers honest
 
 
-def connection() -> tuple[str, q.QueryConfig]:
-    """The database URL and query config; never starts a database (the embedded one must be running)."""
+def connection(*, for_writes: bool = False) -> tuple[str, q.QueryConfig]:
+    """The database URL and query config; never starts a database (the embedded one must be running).
+
+    The URL logs in as the read-only reader role where it can (`reader_database_url`); only the bulk
+    assignment page, which keeps its journal, asks `for_writes`.
+    """
     if not is_authenticated():  # defence in depth: app.py only routes here after login
         st.stop()
     try:
         settings = get_settings()
-        url = database_url(settings, start=False)
+        url = (database_url if for_writes else reader_database_url)(settings, start=False)
     except ValidationError as exc:
         show_error(f"The GLP Sync settings are invalid: {exc.errors()[0].get('msg', exc)}.")
     except DatabaseError as exc:

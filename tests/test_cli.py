@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from glp_pipeline.cli import app
-from glp_pipeline.settings import get_settings
+from glp_pipeline.database import reader_database_url
+from glp_pipeline.settings import Settings, get_settings
 from glp_pipeline.sources.greenlake import parse_api_time
 
 
@@ -187,7 +188,7 @@ def test_expiring_lists_subscriptions_ending_within_n_days(glp, make_simulator):
     assert not [k for k in later if k in result.output]
 
 
-def test_demo_runs_on_the_embedded_postgres_and_the_simulator(glp, tmp_path):
+def test_demo_runs_on_the_embedded_postgres_and_the_simulator(glp, glp_home):
     result = glp("demo", "--devices", "300", "--subscriptions", "60", "--no-serve", env={"COLUMNS": "200"})
     try:
         assert result.exit_code == 0, result.output
@@ -205,6 +206,13 @@ def test_demo_runs_on_the_embedded_postgres_and_the_simulator(glp, tmp_path):
                 conn.execute("select count(*) from glp.sync_history where trigger = 'dagster'").fetchone()[0]
                 == 2
             )
+        # The read-only surfaces log in as the reader role itself on the embedded server: no way back.
+        with psycopg.connect(reader_database_url(Settings(_env_file=None, glp_home=glp_home))) as conn:
+            conn.execute("select set_config('role', 'none', false)")
+            users = conn.execute("select session_user, current_user").fetchone()
+            assert users == ("glp_reader", "glp_reader")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("select count(*) from glp.sync_history")
     finally:
         stopped = glp("db", "stop")
     assert "stopped" in stopped.output

@@ -11,7 +11,15 @@ import psycopg2
 import pytest
 from pydantic import SecretStr
 
-from glp_pipeline.database import DatabaseError, EmbeddedPostgres, connect, database_url, redact_url
+from glp_pipeline.database import (
+    DatabaseError,
+    EmbeddedPostgres,
+    connect,
+    database_url,
+    reader_database_url,
+    redact_url,
+    uses_embedded,
+)
 from glp_pipeline.settings import Settings
 
 
@@ -61,6 +69,30 @@ def test_database_url_prefers_DATABASE_URL_and_starts_nothing(tmp_path):
     )
     assert database_url(settings) == "postgresql://u:p@db:5432/x"
     assert not (tmp_path / "pgdata").exists()
+
+
+def test_reader_url_logs_in_as_the_reader_role_on_the_embedded_server_only(embedded, tmp_path):
+    """The embedded server's reader URL has the role as its user; with DATABASE_URL set elsewhere the
+    surfaces use DATABASE_URL (and SET ROLE), unless GLP_READER_DATABASE_URL says how to log in as it."""
+    home = embedded.pgdata.parent
+    url = embedded.start()
+    settings = Settings(_env_file=None, glp_home=home, glp_reader_role="glp_ro")
+    assert uses_embedded(settings)
+    reader = reader_database_url(settings)
+    assert reader.startswith("postgresql://glp_ro@") and reader.split("@")[1] == url.split("@")[1]
+    handed_down = Settings(_env_file=None, glp_home=home, database_url=SecretStr(url))
+    assert uses_embedded(handed_down), "glp demo hands the embedded URL to Dagster and the dashboard"
+
+    other = Settings(_env_file=None, glp_home=tmp_path, database_url=SecretStr("postgresql://u:p@db/x"))
+    assert not uses_embedded(other)
+    assert reader_database_url(other) == "postgresql://u:p@db/x"
+    own = Settings(
+        _env_file=None,
+        glp_home=tmp_path,
+        database_url=SecretStr("postgresql://u:p@db/x"),
+        glp_reader_database_url=SecretStr("postgresql://glp_reader:r@db/x"),
+    )
+    assert reader_database_url(own) == "postgresql://glp_reader:r@db/x"
 
 
 def test_database_url_without_start_says_how_to_start(tmp_path):

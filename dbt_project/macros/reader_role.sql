@@ -6,14 +6,23 @@
 
     A database user without the CREATEROLE privilege (common on managed PostgreSQL) cannot create it: the
     build then goes on without it and says so in a notice; an administrator can create the role once
-    (`create role glp_reader nologin`) and every later build grants to it. -#}
+    (`create role glp_reader nologin`) and every later build grants to it.
+
+    `reader_login` (set for the embedded server only, whose trust authentication on a local socket needs
+    no password) lets the role log in, so the read-only surfaces connect as it rather than switching to it
+    with SET ROLE, which a statement could undo. -#}
 
 {% macro ensure_reader_role() -%}
     {%- set role = var('reader_role') -%}
+    {%- set login = 'login' if var('reader_login', false) else 'nologin' -%}
     do $$
     begin
         if not exists (select 1 from pg_roles where rolname = '{{ role }}') then
-            create role {{ adapter.quote(role) }} nologin;
+            create role {{ adapter.quote(role) }} {{ login }};
+        {%- if var('reader_login', false) %}
+        elsif not (select rolcanlogin from pg_roles where rolname = '{{ role }}') then
+            alter role {{ adapter.quote(role) }} login;
+        {%- endif %}
         end if;
     exception
         when duplicate_object then null;  -- created concurrently by another build

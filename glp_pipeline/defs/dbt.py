@@ -13,7 +13,6 @@
 
 # No `from __future__ import annotations` here: Dagster reads the op's config and resource annotations
 # at definition time and cannot resolve them as strings.
-import json
 import os
 import shutil
 import sys
@@ -26,7 +25,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from glp_pipeline.database import EmbeddedPostgres, database_url
 from glp_pipeline.settings import Settings, environment_overrides, get_settings
-from glp_pipeline.transform import DBT_PROJECT_DIR, TransformError, check_raw_tables, dbt_environment, run_dbt
+from glp_pipeline.transform import (
+    DBT_PROJECT_DIR,
+    TransformError,
+    check_raw_tables,
+    dbt_environment,
+    dbt_vars,
+    run_dbt,
+)
 
 DBT_OP = "glp_dbt"
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
@@ -70,7 +76,7 @@ def build_dbt_project(settings: Settings) -> DbtProject:
     )
     if not manifest_is_current(project):
         # The same vars as a build, so that the build can reuse this parse (dbt re-parses when vars change).
-        args = ["parse", "--vars", json.dumps({"reader_role": settings.glp_reader_role})]
+        args = ["parse", "--vars", dbt_vars(settings)]
         report = run_dbt(args, settings, url=_parse_url(settings))
         if not report.success or not project.manifest_path.exists():
             raise TransformError("dbt parse failed: " + "; ".join(report.failures or ["see the dbt log"]))
@@ -125,7 +131,7 @@ def build_dbt_assets(project: DbtProject, freshness_policy: dg.FreshnessPolicy) 
             check_raw_tables(url)
         except TransformError as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
-        args = ["build", "--vars", json.dumps({"reader_role": settings.glp_reader_role})]
+        args = ["build", "--vars", dbt_vars(settings)]
         # DBT_TARGET_PATH: dagster-dbt puts each invocation's artifacts in a directory under it and starts
         # from the partial parse kept there.
         env = dbt_environment(url) | {

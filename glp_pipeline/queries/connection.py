@@ -3,8 +3,10 @@
 Every read-only face (dashboard, MCP server, chat agent) reads through here, so the guards live here once:
 
 - the session's transactions are READ ONLY (a write fails even if a role grant is too generous);
-- the session switches to the SELECT-only reader role (`GLP_READER_ROLE`) when it exists and the login
-  user may use it: a second, independent layer (no access to raw, staging or `glp`);
+- the session reads as the SELECT-only reader role (`GLP_READER_ROLE`): a second, independent layer (no
+  access to raw, staging or `glp`). The faces connect with `database.reader_database_url`, which logs in as
+  the role where it can (embedded server, `GLP_READER_DATABASE_URL`): then nothing a statement does can
+  leave it. Otherwise the session switches to it with SET ROLE when the login user may;
 - a statement timeout, so one heavy query cannot hold the database (or a dashboard) hostage;
 - `search_path` is `reporting, marts`, although the layer itself always qualifies its relations.
 
@@ -18,6 +20,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import errors, sql
@@ -72,7 +75,7 @@ def read_only_connection(
     relations the role is not granted.
     Errors inside the block become a `QueryError` with an actionable message.
     """
-    with translate_errors(config), connect(url, autocommit=True) as conn:
+    with translate_errors(config), _connect(url, config) as conn:
         conn.row_factory = dict_row  # type: ignore[assignment]
         conn.execute("set session characteristics as transaction read only")
         timeout_ms = max(1, int(config.statement_timeout_seconds * 1000))
@@ -81,6 +84,25 @@ def read_only_connection(
         if use_role:
             _assume_reader_role(conn, config.reader_role)
         yield conn
+
+
+@contextmanager
+def _connect(url: str, config: QueryConfig) -> Iterator[psycopg.Connection]:
+    """`connect`, saying what to do when the URL logs in as the reader role and the role may not yet."""
+    try:
+        with connect(url, autocommit=True) as conn:
+            yield conn
+    except DatabaseError as exc:
+        role = config.reader_role
+        # libpq reports the refusal as text: 'role "x" is not permitted to log in' / '... does not exist'
+        refused = exc.sqlstate == "28000" or f'role "{role}"' in str(exc)
+        if refused and urlsplit(url).username == role:
+            raise QueryError(
+                f"The read-only role {role} cannot log in yet: `glp transform` (or `glp demo`) "
+                "creates it and lets it log in to the embedded PostgreSQL; with your own PostgreSQL, "
+                "check GLP_READER_DATABASE_URL."
+            ) from None
+        raise
 
 
 def _assume_reader_role(conn: psycopg.Connection, role: str) -> None:

@@ -15,7 +15,7 @@ from glp_pipeline.settings import get_settings
 from streamlit_app import common
 
 st.title("Bulk assignment")
-url, config = common.connection()
+url, config = common.connection(for_writes=True)
 settings = get_settings()
 
 st.write(

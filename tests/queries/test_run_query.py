@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -35,6 +36,16 @@ def db(synced_database):
         conn.execute("create table marts.scratch (n int)")
         conn.execute("grant select, insert, update, delete, truncate on marts.scratch to glp_reader")
     return synced
+
+
+def _as_reader(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc="glp_reader@" + parts.netloc.rpartition("@")[2]))
+
+
+def _admin_run(db, statement: str) -> None:
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        conn.execute(statement)  # type: ignore[arg-type]
 
 
 def _admin(db, query: str, params=None) -> list[dict]:
@@ -282,6 +293,32 @@ def test_reader_role_cannot_read_other_schemas(db):
             caught.value
         )
     assert _admin(db, "select count(*) as n from greenlake_raw.devices")[0]["n"] == 60  # it is there
+
+
+def test_logged_in_as_the_reader_role_no_statement_can_leave_it(db):
+    """SET ROLE can be undone inside a statement (`set_config('role', 'none', false)`: only the parse check
+    stops that); a session that logs in as the role (embedded server, GLP_READER_DATABASE_URL) cannot."""
+    escape = "select set_config('role', 'none', false) as r, current_user as u"
+    assert execute(db.url, escape, stream=False).rows[0]["u"] == "postgres", "SET ROLE alone lets it out"
+
+    _admin_run(db, "alter role glp_reader login")
+    try:
+        reader_url = _as_reader(db.url)
+        assert execute(reader_url, escape, stream=False).rows[0]["u"] == "glp_reader"
+        with pytest.raises(QueryError, match="permission denied to set role"):
+            execute(reader_url, "select set_config('role', 'postgres', false) as r", stream=False)
+        assert execute(reader_url, "select session_user as s, current_user as c", stream=False).rows == [
+            {"s": "glp_reader", "c": "glp_reader"}
+        ]
+        assert run_query(reader_url, "select count(*) as n from marts.devices").rows == [{"n": 60}]
+    finally:
+        _admin_run(db, "alter role glp_reader nologin")
+
+
+def test_a_reader_role_that_cannot_log_in_yet_says_what_to_do(db):
+    reader_url = _as_reader(db.url)  # the role is NOLOGIN outside the embedded server
+    with pytest.raises(QueryError, match=r"glp_reader cannot log in yet: `glp transform`"):
+        run_query(reader_url, "select 1")
 
 
 def test_ad_hoc_sql_never_runs_without_the_reader_role(db):
