@@ -15,6 +15,8 @@
             {'columns': ['region', 'serial_number']},
             {'columns': ['application_id']},
             {'columns': ['removed_at']},
+            {'columns': ['updated_at']},
+            {'columns': ['is_assigned', 'serial_number']},
         ]},
     )
 }}

@@ -15,6 +15,8 @@
             {'columns': ['subscription_type']},
             {'columns': ['subscription_status']},
             {'columns': ['search_vector'], 'type': 'gin'},
+            {'columns': ['updated_at']},
+            {'columns': ['removed_at']},
         ]},
     )
 }}
