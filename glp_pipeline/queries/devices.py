@@ -20,9 +20,15 @@ from glp_pipeline.queries.common import (
     clean_text,
     fetch_page,
     match_text,
+    order_by,
     search_order,
 )
-from glp_pipeline.queries.connection import DEFAULT_CONFIG, QueryConfig, read_only_connection
+from glp_pipeline.queries.connection import (
+    DEFAULT_CONFIG,
+    InvalidParameter,
+    QueryConfig,
+    read_only_connection,
+)
 
 # The columns a device list shows (no raw JSON, no search vector).
 DEVICE_COLUMNS = (
@@ -124,15 +130,140 @@ def search_devices(
         where.add(_EXPIRING, expiring_within_days)
 
     count_query = sql.SQL("select count(*) as n from marts.devices d where {}").format(where.sql())
-    page_query = sql.SQL(
-        "select {columns}, {rank} as rank from marts.devices d where {where} {order} limit %s offset %s"
-    ).format(
+    page_query = _page_query(where, rank, ordering)
+    return fetch_page(url, config, count_query, page_query, where, rank_params, page, page_size)
+
+
+def _page_query(where: Where, rank: sql.Composable | None, ordering: sql.Composable) -> sql.Composable:
+    """One page of `marts.devices d` (the list columns, and a rank when given); takes the rank's parameters,
+    the filters', then limit and offset."""
+    query = "select {columns}{rank} from marts.devices d where {where} {order} limit %s offset %s"
+    return sql.SQL(query).format(
         columns=sql.SQL(", ".join(f"d.{c.strip()}" for c in DEVICE_COLUMNS.split(","))),  # type: ignore[arg-type]
-        rank=rank,
+        rank=sql.SQL(", {} as rank").format(rank) if rank is not None else sql.SQL(""),
         where=where.sql(),
         order=ordering,
     )
-    return fetch_page(url, config, count_query, page_query, where, rank_params, page, page_size)
+
+
+def _counted_page(
+    url: str,
+    config: QueryConfig,
+    count_query: sql.Composable,
+    count_params: list[Any],
+    where: Where,
+    page: int,
+    page_size: int,
+) -> Page:
+    """One page of live devices in serial number order, with a total read from a summary table dbt builds
+    (`count_query`): counting the matches in `marts.devices` would read most of it. Both are read in one
+    snapshot, and the summary is rebuilt with the marts, so they agree."""
+    ordering = order_by("serial_number", DEVICE_SORTS, "d.device_id", descending=False)
+    with read_only_connection(url, config) as conn, conn.transaction():
+        total = int(conn.execute(count_query, count_params).fetchone()["n"])  # type: ignore[index]
+        rows: list[dict[str, Any]] = []
+        if (page - 1) * page_size < total:  # past the end (or nothing to find): no need to look
+            rows = conn.execute(
+                _page_query(where, None, ordering), [*where.params, page_size, (page - 1) * page_size]
+            ).fetchall()
+    return Page(items=rows, total=total, page=page, page_size=page_size)
+
+
+def unassigned_devices(
+    url: str,
+    *,
+    device_type: str | None = None,
+    region: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    config: QueryConfig = DEFAULT_CONFIG,
+) -> Page:
+    """Live devices not assigned to any application (archived ones included, flagged `is_archived`), by serial
+    number, one page of them and how many there are (from `reporting.device_summary`, so the same number as
+    the overview's). `region` is the assigned application's, so it is null for nearly every unassigned
+    device."""
+    check_paging(page, page_size)
+    where = Where()
+    where.add("not d.is_removed")
+    where.add("not d.is_assigned")
+    count = Where()
+    if device_type is not None:
+        where.add("d.device_type = %s", device_type)
+        count.add("device_type = %s", device_type)
+    if region is not None:
+        where.add("d.region = %s", region)
+        count.add("region = %s", region)
+    count_query = sql.SQL(
+        "select coalesce(sum(unassigned_devices), 0) as n from reporting.device_summary where {}"
+    ).format(count.sql())
+    return _counted_page(url, config, count_query, count.params, where, page, page_size)
+
+
+def devices_by_tag(
+    url: str,
+    tag_key: str,
+    *,
+    tag_value: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    config: QueryConfig = DEFAULT_CONFIG,
+) -> Page:
+    """Live devices carrying the tag `tag_key` (with `tag_value`, or any value when it is None), by serial
+    number, one page of them and how many there are (from the tag summaries dbt builds). Keys and values
+    match exactly, case included."""
+    check_paging(page, page_size)
+    if not isinstance(tag_key, str) or not tag_key:
+        raise InvalidParameter("tag_key must be a tag key such as 'site'; tag_statistics lists them.")
+    where = Where()
+    where.add("not d.is_removed")
+    if tag_value is None:
+        where.add(
+            "exists (select 1 from marts.device_tags t where t.device_id = d.device_id and t.tag_key = %s)",
+            tag_key,
+        )
+        count_query = sql.SQL(
+            "select coalesce(sum(devices), 0) as n from reporting.tag_key_summary where tag_key = %s"
+        )
+        count_params: list[Any] = [tag_key]
+    else:
+        where.add(
+            "exists (select 1 from marts.device_tags t where t.device_id = d.device_id"
+            " and t.tag_key = %s and t.tag_value = %s)",
+            tag_key,
+            tag_value,
+        )
+        count_query = sql.SQL(
+            "select coalesce(sum(devices), 0) as n from reporting.tag_value_summary"
+            " where tag_key = %s and tag_value = %s"
+        )
+        count_params = [tag_key, tag_value]
+    return _counted_page(url, config, count_query, count_params, where, page, page_size)
+
+
+def device_subscriptions(
+    url: str, device_id: str, config: QueryConfig = DEFAULT_CONFIG
+) -> dict[str, Any] | None:
+    """The subscriptions a device uses (`reporting.device_subscription_details`: key, tier, type, status,
+    licences, start, end, days remaining), in the device's order, or None when GLP Sync does not know the
+    device. Keys: `device` (id, serial number, name, type, model, whether removed) and `subscriptions`."""
+    device_id = str(device_id)
+    with read_only_connection(url, config) as conn, conn.transaction():
+        device = conn.execute(
+            "select device_id, serial_number, device_name, device_type, model, is_assigned, is_removed"
+            " from marts.devices where device_id = %s",
+            (device_id,),
+        ).fetchone()
+        if device is None:
+            return None
+        subscriptions = conn.execute(
+            "select subscription_id, subscription_key, tier, subscription_type, subscription_status,"
+            " quantity, used_quantity, starts_at, ends_at, days_remaining, is_known_subscription,"
+            " is_subscription_removed"
+            " from reporting.device_subscription_details where device_id = %s"
+            " order by link_position, subscription_id",
+            (device_id,),
+        ).fetchall()
+    return {"device": device, "subscriptions": subscriptions}
 
 
 def device_detail(url: str, device_id: str, config: QueryConfig = DEFAULT_CONFIG) -> dict[str, Any] | None:
