@@ -1,11 +1,15 @@
+{#- A table, not a view: it sums every subscription, and its inputs only change when dbt builds. -#}
+{{ config(materialized='table') }}
+
 select
     subscription_type,
     subscription_status,
     count(*) as subscriptions,
     coalesce(sum(quantity), 0) as total_quantity,
     coalesce(sum(available_quantity), 0) as available_quantity,
-    coalesce(sum(used_quantity), 0) as used_quantity
+    coalesce(sum(used_quantity), 0) as used_quantity,
+    coalesce(sum(linked_devices), 0)::bigint as linked_devices
 
-from {{ ref('subscriptions') }}
+from {{ ref('subscription_coverage') }}
 where not is_removed
 group by subscription_type, subscription_status
