@@ -1,5 +1,6 @@
-"""The chart series of the Overview: devices by type and region, expiries by month, inventory and licence
-trends. Straight reads of the reporting views, which own the logic (dbt); nothing is computed here."""
+"""The chart series of the Overview (devices by type and region, expiries by month, inventory and licence
+trends) and the subscription summaries. Straight reads of the reporting views and tables, which own the logic
+(dbt); nothing is computed here."""
 
 from __future__ import annotations
 
@@ -50,4 +51,28 @@ def license_trend(url: str, config: QueryConfig = DEFAULT_CONFIG) -> list[dict[s
         config,
         "select week_start, subscriptions, licences_total, licences_used"
         " from reporting.license_trend order by week_start",
+    )
+
+
+def subscription_summary(url: str, config: QueryConfig = DEFAULT_CONFIG) -> list[dict[str, Any]]:
+    """Live subscriptions per type and status with their licences and devices covered
+    (`reporting.subscription_summary`), the most subscriptions first."""
+    return _rows(
+        url,
+        config,
+        "select subscription_type, subscription_status, subscriptions, total_quantity, used_quantity,"
+        " available_quantity, linked_devices from reporting.subscription_summary"
+        " order by subscriptions desc, subscription_type, subscription_status",
+    )
+
+
+def subscriptions_by_tier(url: str, config: QueryConfig = DEFAULT_CONFIG) -> list[dict[str, Any]]:
+    """Licence totals and utilisation of STARTED subscriptions per tier and type
+    (`reporting.license_utilization_by_tier`), the most licences first."""
+    return _rows(
+        url,
+        config,
+        "select tier, subscription_type, subscriptions, total_quantity, used_quantity, available_quantity,"
+        " utilization_pct::float8 as utilization_pct, linked_devices"
+        " from reporting.license_utilization_by_tier order by total_quantity desc, tier, subscription_type",
     )
