@@ -158,6 +158,26 @@ class Settings(BaseSettings):
     # --- Logging ----------------------------------------------------------------------------------
     glp_log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
 
+    # --- LLM providers (ask_database, chat): Anthropic first, OpenAI as the fallback ---------------
+    anthropic_api_key: SecretStr | None = Field(default=None, description="Anthropic API key (Claude).")
+    openai_api_key: SecretStr | None = Field(
+        default=None, description="OpenAI API key (or the key of the OpenAI-compatible server)."
+    )
+    glp_anthropic_model: str = Field(default="claude-sonnet-5-5", min_length=1)
+    glp_openai_model: str = Field(default="gpt-5.5", min_length=1)
+    glp_openai_base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible server (e.g. a local model server) instead of OpenAI's API; "
+        "a key is then optional.",
+    )
+    glp_llm_timeout_seconds: float = Field(default=60.0, gt=0, description="Per request to a provider.")
+    glp_llm_max_retries: int = Field(
+        default=1,
+        ge=0,
+        le=10,
+        description="The SDK's retries (429, 5xx, timeouts) before the fallback provider is asked.",
+    )
+
     @property
     def has_greenlake_credentials(self) -> bool:
         return bool(self.glp_client_id and self.glp_client_secret)
