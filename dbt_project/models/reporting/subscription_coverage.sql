@@ -2,7 +2,8 @@
     and its inputs only change when dbt builds. Time-relative columns (days remaining) are left to the views
     and queries over it. Indexes through dbt's `indexes` config, not `meta.glp_indexes`: dbt builds this
     table anew each time and names these uniquely, while stable names would collide with the previous
-    table's until dbt drops it after the build. -#}
+    table's until dbt drops it after the build. Utilisation has an index per direction, so that a page of
+    the least or the most used subscriptions reads a page of the index, not every row. -#}
 {{
     config(
         materialized='table',
@@ -10,6 +11,8 @@
             {'columns': ['subscription_id'], 'unique': true},
             {'columns': ['subscription_key']},
             {'columns': ['ends_at']},
+            {'columns': ['utilization_pct', 'subscription_id']},
+            {'columns': ['utilization_pct desc nulls last', 'subscription_id']},
         ],
         post_hook='analyze {{ this }}',
     )
