@@ -1,4 +1,5 @@
-"""Workspace-wide tools: the overview, the inventory trend, filter values and sync status."""
+"""Workspace-wide tools: the overview, the inventory trend, filter values, and the syncs (status, history,
+metrics)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from glp_pipeline import queries as q
+from glp_pipeline.queries import sync_runs
 from mcp_server.common import READ_ONLY, call, to_json
 
 
@@ -39,3 +41,28 @@ def register(server: MCPServer) -> None:
             "freshness": to_json(call(q.sync_freshness)),
             "recent_runs": to_json(call(q.sync_status, limit)),
         }
+
+    @server.tool(annotations=READ_ONLY)
+    def sync_history(
+        resource: Annotated[
+            str | None, Field(description="devices, subscriptions, or run (a failed Dagster run)")
+        ] = None,
+        status: Annotated[str | None, Field(description="running, success or failed")] = None,
+        limit: Annotated[int, Field(ge=1, le=100, description="Most recent runs to list.")] = 20,
+    ) -> dict[str, Any]:
+        """Sync runs from GreenLake, newest first, one row per resource per run: mode (full or incremental),
+        trigger, status, start and end, duration, objects fetched / inserted / updated / removed, and the
+        error of a failed run."""
+        runs = call(sync_runs.sync_history, resource=resource, status=status, limit=limit)
+        return {"runs": to_json(runs), "count": len(runs)}
+
+    @server.tool(annotations=READ_ONLY)
+    def sync_metrics(
+        days: Annotated[
+            int, Field(ge=1, le=3650, description="The window: runs started this many days back.")
+        ] = 30,
+    ) -> dict[str, Any]:
+        """How the syncs went per resource over the last `days` days: runs, successes, failures, success
+        rate %, median / p95 / max duration of successful runs (seconds), records loaded, and the last
+        success and last failure (with its error message) of any age."""
+        return {"days": days, "resources": to_json(call(sync_runs.sync_metrics, days))}
