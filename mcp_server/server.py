@@ -14,7 +14,7 @@ from mcp.server.mcpserver import MCPServer
 
 from mcp_server import resources
 from mcp_server.common import MAX_PAGE_SIZE
-from mcp_server.tools import devices, overview, sql, subscriptions
+from mcp_server.tools import ask, devices, overview, sql, subscriptions
 
 __all__ = ["MAX_PAGE_SIZE", "Transport", "build_server"]
 
@@ -30,6 +30,6 @@ Transport = Literal["stdio", "http"]
 def build_server() -> MCPServer:
     """The server with every tool, resource and prompt (transport-independent; `glp mcp` runs it)."""
     server = MCPServer("GLP Sync", instructions=INSTRUCTIONS)
-    for module in (overview, devices, subscriptions, sql, resources):
+    for module in (overview, devices, subscriptions, sql, ask, resources):
         module.register(server)
     return server
