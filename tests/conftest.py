@@ -30,7 +30,7 @@ from pydantic import SecretStr
 from glp_pipeline.database import EmbeddedPostgres, to_libpq
 from glp_pipeline.settings import Settings, get_settings
 
-ENV_PREFIXES = ("GLP_", "DATABASE_URL", "ARUBA_")
+ENV_PREFIXES = ("GLP_", "DATABASE_URL", "ARUBA_", "ANTHROPIC_", "OPENAI_")
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
-
 from glp_pipeline import queries as q
 from glp_pipeline.chat.providers import ChatReply, ChatRequest, Message, Provider
 from glp_pipeline.queries.connection import BUILD_HINT, DEFAULT_CONFIG, QueryConfig
@@ -341,12 +339,7 @@ def _is_query_fault(exc: q.QueryError) -> bool:
     """Whether the query itself caused the error, so that a corrected query may work: a refusal by the
     guard, or PostgreSQL refusing or cancelling (timeout) the statement. Not: a database that cannot be
     reached or a reader role that is missing."""
-    if isinstance(exc, q.UnsafeQuery):
-        return True
-    cause = exc.__cause__
-    if isinstance(cause, psycopg.errors.QueryCanceled):
-        return True
-    return isinstance(cause, psycopg.Error) and not isinstance(cause, psycopg.OperationalError)
+    return isinstance(exc, (q.UnsafeQuery, q.QueryFault))
 
 
 def _first_sentence(text: str | None, width: int) -> str:

@@ -12,6 +12,7 @@ from glp_pipeline.queries.connection import (
     InvalidParameter,
     QueryConfig,
     QueryError,
+    QueryFault,
     read_only_connection,
 )
 from glp_pipeline.queries.devices import assignment_history, device_detail, search_devices
@@ -42,6 +43,7 @@ __all__ = [
     "Page",
     "QueryConfig",
     "QueryError",
+    "QueryFault",
     "QueryResult",
     "SyncFreshness",
     "UnsafeQuery",

@@ -38,6 +38,11 @@ class QueryError(RuntimeError):
     """A query could not run; the message says what a person can do about it."""
 
 
+class QueryFault(QueryError):
+    """The statement itself failed (PostgreSQL refused it, or it ran past the timeout): a corrected or
+    narrower query may work, unlike when the database cannot be reached."""
+
+
 class InvalidParameter(QueryError, ValueError):
     """A caller passed a value the query layer refuses (bad page, unknown sort column, ...)."""
 
@@ -144,7 +149,7 @@ def translate_errors(config: QueryConfig = DEFAULT_CONFIG) -> Iterator[None]:
             f"The GLP Sync tables are older than this version ({_first_line(exc)}). Run `glp transform`."
         ) from exc
     except errors.QueryCanceled as exc:
-        raise QueryError(
+        raise QueryFault(
             f"The query took longer than {config.statement_timeout_seconds:g} s and was cancelled. "
             "Narrow the filters, or raise the statement timeout."
         ) from exc

@@ -58,6 +58,7 @@ from glp_pipeline.queries.connection import (
     InvalidParameter,
     QueryConfig,
     QueryError,
+    QueryFault,
     read_only_connection,
 )
 from glp_pipeline.queries.sql_guard import READABLE_SCHEMAS, check, where
@@ -350,7 +351,7 @@ def _query_faults(statement: str, offset: int, config: QueryConfig) -> Iterator[
             hint = f" Hint: {diag.message_hint}"
         else:
             hint = ""
-        raise QueryError(
+        raise QueryFault(
             f"PostgreSQL could not run the query: {message}{where(statement, position)}.{hint}"
         ) from exc
 
