@@ -95,8 +95,8 @@ def register(server: MCPServer) -> None:
     @server.tool(annotations=READ_ONLY)
     def device_subscriptions(device_id: DeviceId) -> dict[str, Any]:
         """The subscriptions one device uses, in the device's order: key, tier, type, status, licences, start
-        and end (UTC) and days remaining (negative once ended). `is_known_subscription` false marks a
-        reference to a subscription GreenLake no longer lists."""
+        and end (UTC) and days remaining (negative once ended). `is_subscription_removed` marks one gone from
+        GreenLake; `is_known_subscription` false a reference to one GLP Sync never saw."""
         found = call(device_queries.device_subscriptions, device_id)
         if found is None:
             raise ToolError(f"No device with id {device_id}; find ids with search_devices.")
