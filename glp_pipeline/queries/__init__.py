@@ -15,7 +15,22 @@ from glp_pipeline.queries.connection import (
     QueryFault,
     read_only_connection,
 )
-from glp_pipeline.queries.devices import assignment_history, device_detail, search_devices
+from glp_pipeline.queries.devices import (
+    assignment_history,
+    device_detail,
+    device_subscriptions,
+    devices_by_tag,
+    search_devices,
+    unassigned_devices,
+)
+from glp_pipeline.queries.inventory import (
+    device_age_analysis,
+    device_summary,
+    devices_by_location,
+    model_distribution,
+    recently_updated,
+    tag_statistics,
+)
 from glp_pipeline.queries.overview import (
     DeviceKpis,
     Overview,
@@ -28,12 +43,24 @@ from glp_pipeline.queries.overview import (
 )
 from glp_pipeline.queries.sql import QueryResult, run_query
 from glp_pipeline.queries.sql_guard import UnsafeQuery
-from glp_pipeline.queries.subscriptions import search_subscriptions, subscription_devices
+from glp_pipeline.queries.subscriptions import (
+    TotalledPage,
+    evaluation_subscriptions,
+    expiring_subscriptions,
+    license_utilization,
+    renewal_forecast,
+    search_subscriptions,
+    subscription_detail,
+    subscription_devices,
+)
+from glp_pipeline.queries.sync_runs import sync_history, sync_metrics
 from glp_pipeline.queries.trends import (
     devices_by_type_and_region,
     expiry_timeline,
     inventory_trend,
     license_trend,
+    subscription_summary,
+    subscriptions_by_tier,
 )
 
 __all__ = [
@@ -46,22 +73,41 @@ __all__ = [
     "QueryFault",
     "QueryResult",
     "SyncFreshness",
+    "TotalledPage",
     "UnsafeQuery",
     "Utilization",
     "assignment_history",
+    "device_age_analysis",
     "device_detail",
+    "device_subscriptions",
+    "device_summary",
+    "devices_by_location",
+    "devices_by_tag",
     "devices_by_type_and_region",
+    "evaluation_subscriptions",
+    "expiring_subscriptions",
     "expiry_timeline",
     "filter_options",
     "inventory_trend",
     "license_trend",
+    "license_utilization",
+    "model_distribution",
     "overview",
     "read_only_connection",
+    "recently_updated",
+    "renewal_forecast",
     "run_query",
     "schema_catalog",
     "search_devices",
     "search_subscriptions",
+    "subscription_detail",
     "subscription_devices",
+    "subscription_summary",
+    "subscriptions_by_tier",
     "sync_freshness",
+    "sync_history",
+    "sync_metrics",
     "sync_status",
+    "tag_statistics",
+    "unassigned_devices",
 ]

@@ -84,8 +84,12 @@ def read_only_connection(
         conn.row_factory = dict_row  # type: ignore[assignment]
         conn.execute("set session characteristics as transaction read only")
         timeout_ms = max(1, int(config.statement_timeout_seconds * 1000))
-        conn.execute("select set_config('statement_timeout', %s, false)", (str(timeout_ms),))
-        conn.execute("select set_config('search_path', 'reporting, marts', false)")
+        # One round trip: the timeout, the search path, and UTC for every time that comes back.
+        conn.execute(
+            "select set_config('statement_timeout', %s, false), set_config('search_path', 'reporting, marts',"
+            " false), set_config('timezone', 'UTC', false)",
+            (str(timeout_ms),),
+        )
         if use_role:
             _assume_reader_role(conn, config.reader_role)
         yield conn

@@ -7,13 +7,10 @@ the beginning of a word of the key, SKU, SKU description, tier or type (see `pre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import psycopg
 from psycopg import sql
 
 from glp_pipeline.queries.common import (
@@ -163,14 +160,6 @@ class TotalledPage(Page):
     totals: dict[str, Any] = field(default_factory=dict)
 
 
-@contextmanager
-def utc_connection(url: str, config: QueryConfig) -> Iterator[psycopg.Connection]:
-    """A read-only connection whose times come back in UTC, whatever the server's time zone."""
-    with read_only_connection(url, config) as conn:
-        conn.execute("select set_config('timezone', 'UTC', false)")
-        yield conn
-
-
 MAX_FORECAST_MONTHS = 36
 RENEWAL_GROUPS = ("tier", "sku", "subscription_type")
 
@@ -231,7 +220,7 @@ def subscription_detail(
         " left join reporting.subscription_coverage c on c.subscription_id = s.subscription_id"
         " where {where} order by s.is_removed, s.updated_at desc nulls last, s.subscription_id limit 1"
     ).format(days=sql.SQL(_DAYS_REMAINING), where=sql.SQL(where))  # type: ignore[arg-type]  # fixed
-    with utc_connection(url, config) as conn:
+    with read_only_connection(url, config) as conn:
         row = conn.execute(query, params).fetchone()
     if row is None:
         return None
@@ -384,7 +373,7 @@ def renewal_forecast(
         " from ending group by grouping sets ((month, grp), (month))"
         " order by month, licences_in_use desc, subscriptions_ending desc, grp nulls last"
     ).format(key=key)
-    with utc_connection(url, config) as conn, conn.transaction():
+    with read_only_connection(url, config) as conn, conn.transaction():
         first = conn.execute(
             "select date_trunc('month', now() at time zone 'UTC')::date as first_month"
         ).fetchone()
@@ -446,7 +435,7 @@ def _totalled_page(
     page_size: int,
 ) -> TotalledPage:
     """Totals and one page in one read-only transaction (one snapshot, so they agree)."""
-    with utc_connection(url, config) as conn, conn.transaction():
+    with read_only_connection(url, config) as conn, conn.transaction():
         totals = conn.execute(totals_query, where.params).fetchone()
         rows = conn.execute(page_query, [*where.params, page_size, (page - 1) * page_size]).fetchall()
     assert totals is not None

@@ -11,9 +11,13 @@ from typing import Any
 from psycopg import sql
 
 from glp_pipeline.queries.common import MAX_EXPIRY_DAYS, Where
-from glp_pipeline.queries.connection import DEFAULT_CONFIG, InvalidParameter, QueryConfig
+from glp_pipeline.queries.connection import (
+    DEFAULT_CONFIG,
+    InvalidParameter,
+    QueryConfig,
+    read_only_connection,
+)
 from glp_pipeline.queries.overview import RESOURCES
-from glp_pipeline.queries.subscriptions import utc_connection
 
 MAX_RUNS = 1000
 MAX_METRICS_DAYS = MAX_EXPIRY_DAYS
@@ -47,7 +51,7 @@ def sync_history(
         "select {columns} from reporting.sync_history where {where}"
         " order by started_at desc, run_id, resource limit %s"
     ).format(columns=sql.SQL(_RUN_COLUMNS), where=where.sql())
-    with utc_connection(url, config) as conn:
+    with read_only_connection(url, config) as conn:
         return conn.execute(query, [*where.params, limit]).fetchall()
 
 
@@ -100,5 +104,5 @@ def sync_metrics(url: str, days: int = 30, *, config: QueryConfig = DEFAULT_CONF
         group by r.resource, f.started_at, f.error_message
         order by r.resource
     """
-    with utc_connection(url, config) as conn:
+    with read_only_connection(url, config) as conn:
         return conn.execute(query, {"days": days, "resources": list(RESOURCES)}).fetchall()
