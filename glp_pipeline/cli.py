@@ -377,7 +377,7 @@ def demo(
     if not serve:
         console.print(
             "\nModelled data: schemas marts (devices, subscriptions, device_subscriptions, device_tags, "
-            "subscription_tags) and reporting (views, and two summary tables); raw: greenlake_raw; "
+            "subscription_tags) and reporting (views and summary tables); raw: greenlake_raw; "
             "sync history: glp.sync_history.",
             highlight=False,
         )

@@ -47,27 +47,30 @@ def register(server: MCPServer) -> None:
     def device_analysis(focus: str = "the whole inventory") -> str:
         return (
             f"Analyse {focus} of this HPE GreenLake workspace with the GLP Sync tools. Start with "
-            "inventory_overview and sync_status (say how fresh the data is), then "
-            "devices_by_type_and_region and search_devices (assigned=false for unassigned devices). Report "
-            "counts, notable gaps (devices without an application or subscription, archived devices), and "
-            "what an admin should do next."
+            "inventory_overview and sync_status (say how fresh the data is), then device_summary, "
+            "model_distribution, devices_by_location and device_age_analysis for the shape of the fleet, "
+            "unassigned_devices for devices without an application, and recently_updated for what changed "
+            "lately. Report counts, notable gaps (unassigned or archived devices, devices without a "
+            "subscription, support that has ended), and what an admin should do next."
         )
 
     @server.prompt(description="Review what expires soon and what it affects.")
     def expiry_review(days: str = "90") -> str:
         return (
-            f"Review the subscriptions ending within {days} days: use search_subscriptions with "
-            f"expiring_within_days={days}, expiry_timeline for the months ahead, and subscription_devices "
-            "for the devices each one covers. List them by end date with licences and devices affected, and "
-            "say which need renewing first."
+            f"Review the subscriptions ending within {days} days: expiring_subscriptions with days={days} "
+            "(soonest first, with licences and devices covered), renewal_forecast for the months ahead, "
+            "evaluation_subscriptions for trials about to end, and subscription_devices for the devices "
+            "one covers. List them by end date with licences and devices affected, and say which need "
+            "renewing first."
         )
 
     @server.prompt(description="Report licence utilisation by subscription type and tier.")
     def utilisation_report() -> str:
         return (
-            "Report licence utilisation: inventory_overview for the totals, search_subscriptions (status "
-            "STARTED, sorted by quantity) for the largest subscriptions, and license_trend for the weeks "
-            "behind. Point out subscriptions nearly used up and ones barely used."
+            "Report licence utilisation: subscriptions_by_tier and subscription_summary for the totals, "
+            "license_utilization (sorted by utilization_pct, both directions) for the subscriptions nearly "
+            "used up and the ones barely used, and license_trend for the weeks behind. Say where licences "
+            "could be moved or need buying."
         )
 
 

@@ -21,7 +21,9 @@ __all__ = ["MAX_PAGE_SIZE", "Transport", "build_server"]
 INSTRUCTIONS = """\
 GLP Sync answers questions about an HPE GreenLake workspace's devices and subscriptions from a PostgreSQL
 copy kept in sync (see `sync_status` for how fresh it is). All tools are read-only. Search tools page their
-results: `total` says how many match; ask for the next `page` rather than a bigger one.
+results: `total` says how many match; ask for the next `page` rather than a bigger one. For questions no tool
+answers, `run_query` takes one read-only SELECT over the `reporting` and `marts` schemas (see the glp://schema
+resource), and `ask_database` writes that query from a question in plain language.
 """
 
 Transport = Literal["stdio", "http"]
