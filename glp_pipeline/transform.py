@@ -93,9 +93,7 @@ def dbt_vars(settings: Settings) -> str:
     `reader_login`: on the embedded server (trust authentication on a local socket) the reader role may log
     in itself, so the read-only surfaces connect as it and no statement can switch back to a wider role.
     """
-    return json.dumps(
-        {"reader_role": settings.glp_reader_role, "reader_login": uses_embedded(settings)}
-    )
+    return json.dumps({"reader_role": settings.glp_reader_role, "reader_login": uses_embedded(settings)})
 
 
 def run_dbt(args: list[str], settings: Settings, url: str | None = None, quiet: bool = True) -> BuildReport:

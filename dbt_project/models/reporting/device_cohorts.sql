@@ -6,10 +6,7 @@ select
     device_type,
     model,
     (date_trunc('month', created_at at time zone 'UTC'))::date as created_month,
-    count(*) as total_devices,
-    count(*) filter (where is_assigned) as assigned_devices,
-    count(*) filter (where not is_assigned) as unassigned_devices,
-    count(*) filter (where is_archived) as archived_devices
+    {{ device_counts() }}
 
 from {{ ref('devices') }}
 where not is_removed

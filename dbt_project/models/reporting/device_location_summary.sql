@@ -11,10 +11,7 @@ select
     location_name,
     coalesce(location_id, location_name, location_city, location_state, location_country) is not null
         as has_location,
-    count(*) as total_devices,
-    count(*) filter (where is_assigned) as assigned_devices,
-    count(*) filter (where not is_assigned) as unassigned_devices,
-    count(*) filter (where is_archived) as archived_devices
+    {{ device_counts() }}
 
 from {{ ref('devices') }}
 where not is_removed
