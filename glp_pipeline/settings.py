@@ -14,11 +14,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SSO_TOKEN_URL = "https://sso.common.cloud.hpe.com/as/token.oauth2"  # noqa: S105 - a URL
 GLOBAL_BASE_URL = "https://global.api.greenlake.hpe.com"
+MAX_HNSW_DIMENSIONS = 2000  # pgvector indexes `vector` columns of at most this many dimensions
 
 
 def _default_home() -> Path:
@@ -177,6 +178,37 @@ class Settings(BaseSettings):
         le=10,
         description="The SDK's retries (429, 5xx, timeouts) before the fallback provider is asked.",
     )
+
+    # --- Chat memory (embeddings in pgvector; without them recall uses full-text search) -----------
+    glp_embeddings_enabled: bool = Field(
+        default=True,
+        description="Embed chat messages and saved facts for semantic recall. false: nothing is sent to an "
+        "embedding API and recall uses PostgreSQL full-text search.",
+    )
+    glp_embedding_model: str = Field(default="text-embedding-3-small", min_length=1)
+    glp_embedding_dimensions: int = Field(
+        default=1536,
+        description="Length of the embedding vectors; at most 2000, the most pgvector's HNSW index takes.",
+    )
+    glp_embedding_base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible embeddings server. Unset: GLP_OPENAI_BASE_URL, else OpenAI's API.",
+    )
+    glp_embedding_api_key: SecretStr | None = Field(
+        default=None, description="The embedding server's key. Unset: OPENAI_API_KEY."
+    )
+    glp_embedding_timeout_seconds: float = Field(default=15.0, gt=0, description="Per embedding request.")
+
+    @field_validator("glp_embedding_dimensions")
+    @classmethod
+    def _fits_hnsw(cls, value: int) -> int:
+        if not 1 <= value <= MAX_HNSW_DIMENSIONS:
+            raise ValueError(
+                f"GLP_EMBEDDING_DIMENSIONS={value} cannot be indexed: pgvector's HNSW index takes vectors of "
+                f"1 to {MAX_HNSW_DIMENSIONS} dimensions. Choose a model (or a `dimensions` setting) within "
+                "that, e.g. text-embedding-3-small at 1536, or text-embedding-3-large shortened to 1536."
+            )
+        return value
 
     @property
     def has_greenlake_credentials(self) -> bool:
