@@ -22,6 +22,17 @@ GLOBAL_BASE_URL = "https://global.api.greenlake.hpe.com"
 MAX_HNSW_DIMENSIONS = 2000  # pgvector indexes `vector` columns of at most this many dimensions
 
 
+def check_embedding_dimensions(dimensions: int) -> int:
+    """The embedding length if pgvector's HNSW index holds it, else a ValueError saying what to choose."""
+    if not 1 <= dimensions <= MAX_HNSW_DIMENSIONS:
+        raise ValueError(
+            f"GLP_EMBEDDING_DIMENSIONS={dimensions} cannot be indexed: pgvector's HNSW index takes vectors "
+            f"of 1 to {MAX_HNSW_DIMENSIONS} dimensions. Choose a model (or a `dimensions` setting) within "
+            "that, e.g. text-embedding-3-small at 1536, or text-embedding-3-large shortened to 1536."
+        )
+    return dimensions
+
+
 def _default_home() -> Path:
     return platformdirs.user_data_path("glp-sync")
 
@@ -202,13 +213,7 @@ class Settings(BaseSettings):
     @field_validator("glp_embedding_dimensions")
     @classmethod
     def _fits_hnsw(cls, value: int) -> int:
-        if not 1 <= value <= MAX_HNSW_DIMENSIONS:
-            raise ValueError(
-                f"GLP_EMBEDDING_DIMENSIONS={value} cannot be indexed: pgvector's HNSW index takes vectors of "
-                f"1 to {MAX_HNSW_DIMENSIONS} dimensions. Choose a model (or a `dimensions` setting) within "
-                "that, e.g. text-embedding-3-small at 1536, or text-embedding-3-large shortened to 1536."
-            )
-        return value
+        return check_embedding_dimensions(value)
 
     @property
     def has_greenlake_credentials(self) -> bool:

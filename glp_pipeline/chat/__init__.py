@@ -1,6 +1,8 @@
 """Language models over the inventory: the providers (Anthropic first, OpenAI as the fallback) and
 questions answered with guarded SQL (`ask`). The chat agent (issue 8) builds on both."""
 
+from glp_pipeline.chat.embeddings import Embedder, EmbeddingError, embedder_from_settings
+from glp_pipeline.chat.memory import Fact, FactNotFound, Memory, Recall, Recalled
 from glp_pipeline.chat.providers import (
     AnthropicProvider,
     ChatReply,
@@ -14,21 +16,57 @@ from glp_pipeline.chat.providers import (
     configured_providers,
     provider_from_settings,
 )
+from glp_pipeline.chat.store import (
+    LOCAL_USER,
+    Conversation,
+    ConversationNotFound,
+    NewMessage,
+    Redactor,
+    StoredMessage,
+    append_turn,
+    create_conversation,
+    delete_conversation,
+    list_conversations,
+    load_conversation,
+    messages_from_agent,
+    rename_conversation,
+)
 from glp_pipeline.chat.text_to_sql import Answer, ask, extract_sql
 
 __all__ = [
+    "LOCAL_USER",
     "Answer",
     "AnthropicProvider",
     "ChatReply",
     "ChatRequest",
+    "Conversation",
+    "ConversationNotFound",
+    "Embedder",
+    "EmbeddingError",
+    "Fact",
+    "FactNotFound",
     "FallbackProvider",
+    "Memory",
     "Message",
+    "NewMessage",
     "OpenAIProvider",
     "Provider",
     "ProviderError",
     "ProviderNotConfigured",
+    "Recall",
+    "Recalled",
+    "Redactor",
+    "StoredMessage",
+    "append_turn",
     "ask",
     "configured_providers",
+    "create_conversation",
+    "delete_conversation",
+    "embedder_from_settings",
     "extract_sql",
+    "list_conversations",
+    "load_conversation",
+    "messages_from_agent",
     "provider_from_settings",
+    "rename_conversation",
 ]
