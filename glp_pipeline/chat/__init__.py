@@ -41,6 +41,7 @@ from glp_pipeline.chat.store import (
     rename_conversation,
 )
 from glp_pipeline.chat.text_to_sql import Answer, ask, extract_sql
+from glp_pipeline.chat.tools import ToolOutcome, ToolRegistry
 
 __all__ = [
     "LOCAL_USER",
@@ -72,6 +73,8 @@ __all__ = [
     "TextDelta",
     "ToolCall",
     "ToolCallReady",
+    "ToolOutcome",
+    "ToolRegistry",
     "ToolResult",
     "ToolSpec",
     "Usage",
