@@ -190,6 +190,17 @@ class Settings(BaseSettings):
         description="The SDK's retries (429, 5xx, timeouts) before the fallback provider is asked.",
     )
 
+    # --- Chat (the agent's bounds per question) ----------------------------------------------------
+    glp_chat_max_turns: int = Field(
+        default=8,
+        ge=1,
+        le=50,
+        description="Model requests per question at most (each round of tool calls takes one more).",
+    )
+    glp_chat_max_tool_calls: int = Field(
+        default=16, ge=0, le=200, description="Tool calls per question at most."
+    )
+
     # --- Chat memory (embeddings in pgvector; without them recall uses full-text search) -----------
     glp_embeddings_enabled: bool = Field(
         default=True,

@@ -1,6 +1,16 @@
 """Language models over the inventory: the providers (Anthropic first, OpenAI as the fallback) and
-questions answered with guarded SQL (`ask`). The chat agent (issue 8) builds on both."""
+questions answered with guarded SQL (`ask`), the MCP server's tools in process (`ToolRegistry`), and the chat
+agent that answers with them, streamed as events (`ChatAgent.run`)."""
 
+from glp_pipeline.chat.agent import (
+    AgentDone,
+    AgentError,
+    AgentEvent,
+    ChatAgent,
+    ToolCallFinished,
+    ToolCallStarted,
+    replayable,
+)
 from glp_pipeline.chat.embeddings import Embedder, EmbeddingError, embedder_from_settings
 from glp_pipeline.chat.memory import Fact, FactNotFound, Memory, Recall, Recalled
 from glp_pipeline.chat.providers import (
@@ -45,8 +55,12 @@ from glp_pipeline.chat.tools import ToolOutcome, ToolRegistry
 
 __all__ = [
     "LOCAL_USER",
+    "AgentDone",
+    "AgentError",
+    "AgentEvent",
     "Answer",
     "AnthropicProvider",
+    "ChatAgent",
     "ChatReply",
     "ChatRequest",
     "Conversation",
@@ -72,7 +86,9 @@ __all__ = [
     "StreamFailed",
     "TextDelta",
     "ToolCall",
+    "ToolCallFinished",
     "ToolCallReady",
+    "ToolCallStarted",
     "ToolOutcome",
     "ToolRegistry",
     "ToolResult",
@@ -90,4 +106,5 @@ __all__ = [
     "messages_from_agent",
     "provider_from_settings",
     "rename_conversation",
+    "replayable",
 ]
