@@ -294,7 +294,7 @@ class Memory:
     ) -> list[store.StoredMessage]:
         """`store.append_turn` (committed first), then `remember`: the turn stays if embedding fails."""
         stored = store.append_turn(conn, user_id, conversation_id, messages, redactor=self._redactor)
-        self.remember(conn, user_id)
+        self._remember_quietly(conn, user_id)
         return stored
 
     def remember(self, conn: psycopg.Connection, user_id: str, *, limit: int = BACKFILL) -> int:
@@ -314,6 +314,15 @@ class Memory:
             return 0
         self._write(conn, user, pending, vectors)
         return len(pending)
+
+    def _remember_quietly(self, conn: psycopg.Connection, user_id: str) -> None:
+        """`remember` after something was stored: a database error there (a lock, a dropped index) must not
+        look like the store failed; a later `remember` or `recall` embeds what this one missed."""
+        try:
+            self.remember(conn, user_id)
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            log.warning("Could not embed for recall (stored anyway): %s", first)
 
     def save_fact(self, conn: psycopg.Connection, user_id: str, text: str) -> Fact:
         """Remember a fact for the user (redacted; the same text twice is one fact), embedded if it can be."""
@@ -335,7 +344,7 @@ class Memory:
                     (user, content),
                 ).fetchone()
         assert row is not None
-        self.remember(conn, user)
+        self._remember_quietly(conn, user)
         return _fact(row)
 
     def facts(self, conn: psycopg.Connection, user_id: str, *, limit: int = 200) -> list[Fact]:
