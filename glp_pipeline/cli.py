@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from glp_pipeline.assign import cli as assign_commands
+from glp_pipeline.chat import cli as chat_commands
 from glp_pipeline.settings import Settings, environment_overrides, get_settings
 
 app = typer.Typer(
@@ -671,6 +672,7 @@ def _assign_setup() -> Settings:
 
 
 assign_commands.register(app, _friendly_errors, _assign_setup)
+chat_commands.register(app, _friendly_errors, _fail)
 
 
 if __name__ == "__main__":

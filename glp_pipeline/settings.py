@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     )
     glp_anthropic_model: str = Field(default="claude-sonnet-5-5", min_length=1)
     glp_openai_model: str = Field(default="gpt-5.5", min_length=1)
+    glp_anthropic_base_url: str | None = Field(
+        default=None, description="An Anthropic API gateway or proxy instead of api.anthropic.com."
+    )
     glp_openai_base_url: str | None = Field(
         default=None,
         description="An OpenAI-compatible server (e.g. a local model server) instead of OpenAI's API; "

@@ -35,6 +35,7 @@ from glp_pipeline.chat.providers import (
     configured_providers,
     provider_from_settings,
 )
+from glp_pipeline.chat.session import ChatSession, SessionEvent, TurnSaved, TurnStarted
 from glp_pipeline.chat.store import (
     LOCAL_USER,
     Conversation,
@@ -63,6 +64,7 @@ __all__ = [
     "ChatAgent",
     "ChatReply",
     "ChatRequest",
+    "ChatSession",
     "Conversation",
     "ConversationNotFound",
     "Embedder",
@@ -81,6 +83,7 @@ __all__ = [
     "Recalled",
     "Redactor",
     "ReplyDone",
+    "SessionEvent",
     "StoredMessage",
     "StreamEvent",
     "StreamFailed",
@@ -93,6 +96,8 @@ __all__ = [
     "ToolRegistry",
     "ToolResult",
     "ToolSpec",
+    "TurnSaved",
+    "TurnStarted",
     "Usage",
     "append_turn",
     "ask",

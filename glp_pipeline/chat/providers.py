@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 ProviderName = Literal["anthropic", "openai"]
 OPENAI_API_URL = "https://api.openai.com/v1"
+ANTHROPIC_API_URL = "https://api.anthropic.com"  # explicit: the SDK would otherwise read ANTHROPIC_BASE_URL
 NO_KEY = "not-needed"  # what the SDK sends to an OpenAI-compatible server that wants no key
 
 NOT_CONFIGURED = (
@@ -273,6 +274,7 @@ class AnthropicProvider(Provider):
         api_key: SecretStr | str,
         model: str,
         *,
+        base_url: str | None = None,
         timeout: float = 60.0,
         max_retries: int = 1,
         http_client: httpx2.Client | None = None,
@@ -281,6 +283,7 @@ class AnthropicProvider(Provider):
         self.secrets = _secret_values(api_key)
         self._client = anthropic.Anthropic(
             api_key=_reveal(api_key),
+            base_url=base_url or ANTHROPIC_API_URL,
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
@@ -646,7 +649,12 @@ def configured_providers(settings: Settings, *, http_client: httpx2.Client | Non
     providers: list[Provider] = []
     if _reveal(settings.anthropic_api_key):
         providers.append(
-            AnthropicProvider(settings.anthropic_api_key, settings.glp_anthropic_model, **options)  # type: ignore[arg-type]
+            AnthropicProvider(
+                settings.anthropic_api_key,
+                settings.glp_anthropic_model,
+                base_url=settings.glp_anthropic_base_url,
+                **options,  # type: ignore[arg-type]
+            )
         )
     if _reveal(settings.openai_api_key) or settings.glp_openai_base_url:
         providers.append(
