@@ -1,8 +1,8 @@
 """GLP Sync dashboard: `uv run streamlit run streamlit_app/app.py`.
 
-A multipage app (`st.navigation`): Overview, Devices, Subscriptions, Sync. When `GLP_DASHBOARD_PASSWORD` is
-set, or Streamlit's secrets configure OIDC for `st.login` (an `[auth]` section), the only page before login is
-the sign-in.
+A multipage app (`st.navigation`): Overview, Devices, Subscriptions, Sync, Bulk assignment, Chat. When
+`GLP_DASHBOARD_PASSWORD` is set, or Streamlit's secrets configure OIDC for `st.login` (an `[auth]` section),
+the only page before login is the sign-in.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ if common.is_authenticated():
         st.Page("pages/subscriptions.py", title="Subscriptions", icon=":material/license:"),
         st.Page("pages/sync.py", title="Sync", icon=":material/sync:"),
         st.Page("pages/assign.py", title="Bulk assignment", icon=":material/upload_file:"),
+        st.Page("pages/chat.py", title="Chat", icon=":material/chat:"),
     ]
     navigation = st.navigation(pages)
     common.logout_button()

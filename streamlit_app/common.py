@@ -85,6 +85,13 @@ def login_page() -> None:
         st.error("Wrong password.")
 
 
+def current_user() -> str:
+    """Who is asking: the OIDC login's email, else `dashboard` (the password gate, or an open dashboard,
+    knows no one by name: everyone then shares one chat history and one name in the assignment journal)."""
+    email = st.user.get("email") if oidc_providers() is not None else None
+    return str(email or "dashboard")
+
+
 def logout_button() -> None:
     """Who is signed in, and a way out (ends the OIDC session and forgets the password)."""
     oidc = oidc_providers() is not None

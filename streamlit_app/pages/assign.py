@@ -36,11 +36,6 @@ if not settings.has_greenlake_credentials:
     st.stop()
 
 
-def _requested_by() -> str:
-    email = st.user.get("email") if common.oidc_providers() else None
-    return str(email or "dashboard")
-
-
 upload = st.file_uploader(
     "Filled-in template", type=["xlsx", "csv"], max_upload_size=wb.MAX_FILE_BYTES // 2**20
 )
@@ -121,7 +116,7 @@ if upload is not None:
                     )
 
                 try:
-                    run_id = workflow.start(url, prepared, _requested_by())
+                    run_id = workflow.start(url, prepared, common.current_user())
                     with (
                         GreenLakeClient.from_settings(settings) as client,
                         connect(url, autocommit=True) as conn,
@@ -193,7 +188,7 @@ if st.button(action, disabled=not sure, key="assign_run_action"):
     try:
         with GreenLakeClient.from_settings(settings) as client:
             if action == "Undo":
-                new_run, notes = workflow.undo(url, UUID(choice), _requested_by())
+                new_run, notes = workflow.undo(url, UUID(choice), common.current_user())
                 for note in notes:
                     st.warning(note)
                 if new_run is None:
