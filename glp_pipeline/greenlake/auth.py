@@ -13,6 +13,12 @@ the lock and then reuse what it fetched (they re-check under the lock), so N thr
 
 Secrets: the client secret stays a `SecretStr` until the moment the request body is built, and neither the
 secret nor any token is put in a message, a log line or a repr. `redact()` scrubs both from server text.
+
+`CachedTokenManager` holds what does not depend on how a token is obtained (the cache, early refresh, single
+flight, invalidation after a 401, redaction, retries of the token request); `TokenManager` is the
+client-credentials grant on top of it, for GreenLake and New Central alike (`service` and the setting names
+only change the messages). Aruba Central Classic's refresh-token grant (`glp_pipeline.central.auth`) is the
+other subclass.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from pydantic import SecretStr
@@ -58,17 +64,26 @@ def refresh_margin(ttl: float, rng: random.Random) -> float:
 
 
 @dataclass(frozen=True)
-class _Token:
+class Token:
+    """A bearer token and when to stop using it. The value never shows in a repr."""
+
     value: str
     refresh_at: float  # clock time after which the token is considered stale
     expires_at: datetime  # wall-clock expiry, UTC
 
     def __repr__(self) -> str:
-        return f"_Token(expires_at={self.expires_at.isoformat()})"
+        return f"Token(expires_at={self.expires_at.isoformat()})"
 
 
-class TokenManager:
-    """Obtains and caches the bearer token. Thread-safe; see the module docstring for the refresh rules."""
+_Token = Token  # the name before the Aruba Central clients shared it
+
+
+class CachedTokenManager:
+    """Caches one bearer token, refreshes it early, fetches it once for all threads (module docstring).
+
+    Subclasses say how a token is obtained (`_request_token`) and which secrets `redact` scrubs
+    (`_secrets`). `service` names the API in messages ("GreenLake", "Aruba Central").
+    """
 
     def __init__(
         self,
@@ -76,9 +91,7 @@ class TokenManager:
         *,
         token_url: str,
         client_id: str,
-        client_secret: SecretStr,
-        auth_method: TokenAuthMethod = "form",
-        scope: str | None = None,
+        service: str = "GreenLake",
         policy: RetryPolicy | None = None,
         stats: StatsRecorder | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -87,21 +100,19 @@ class TokenManager:
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
-        self._secret = client_secret
+        self.service = service
         self._http = http
-        self._auth_method = auth_method
-        self._scope = scope
         self._policy = policy or RetryPolicy()
         self._stats = stats or StatsRecorder()
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
-        self._token: _Token | None = None
+        self._token: Token | None = None
         self._old_tokens: list[str] = []  # kept (a few) only so that redact() can scrub them
 
     def __repr__(self) -> str:
-        return f"TokenManager(token_url={self.token_url!r}, client_id={self.client_id!r})"
+        return f"{type(self).__name__}(token_url={self.token_url!r}, client_id={self.client_id!r})"
 
     @property
     def expires_at(self) -> datetime | None:
@@ -133,7 +144,7 @@ class TokenManager:
 
     def redact(self, text: str) -> str:
         """`text` with the client secret and any token this manager has held replaced by `***`."""
-        secrets = [self._secret.get_secret_value(), *self._old_tokens]
+        secrets = [*self._secrets(), *self._old_tokens]
         if self._token is not None:
             secrets.append(self._token.value)
         for secret in secrets:
@@ -141,16 +152,25 @@ class TokenManager:
                 text = text.replace(secret, "***")
         return text
 
+    def _secrets(self) -> list[str]:
+        """The credentials `redact` scrubs besides the tokens (the client secret, a refresh token, ...)."""
+        return []
+
     def _remember(self, value: str) -> None:
         self._old_tokens = [*self._old_tokens[-4:], value]
 
     # --- fetching -----------------------------------------------------------------------------------
 
-    def _fetch(self) -> _Token:
+    def _request_token(self, attempt: int) -> Token:
+        """One request for a token (attempt `attempt` of the retry policy); raise a GreenLakeError."""
+        raise NotImplementedError
+
+    def _fetch(self) -> Token:
         def on_retry(exc: BaseException, attempt: int, delay: float) -> None:
             self._stats.add("retries")
             log.warning(
-                "GreenLake token endpoint %s failed (%s); attempt %d of %d, retrying in %.1f s",
+                "%s token endpoint %s failed (%s); attempt %d of %d, retrying in %.1f s",
+                self.service,
                 self.token_url,
                 exc,
                 attempt,
@@ -175,7 +195,66 @@ class TokenManager:
         self._stats.add("backoff_wait_seconds", seconds)
         self._sleep(seconds)
 
-    def _request_token(self, attempt: int) -> _Token:
+    def _new_token(self, value: str, ttl: float) -> Token:
+        """A token obtained now that lives `ttl` seconds, due for refresh a margin before that."""
+        now = self._clock()
+        self._stats.add("token_fetches")
+        expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
+        log.info(
+            "%s token obtained from %s, expires at %s", self.service, self.token_url, expires_at.isoformat()
+        )
+        refresh_at = now + ttl - refresh_margin(ttl, self._rng)
+        return Token(value=value, refresh_at=refresh_at, expires_at=expires_at)
+
+
+class TokenManager(CachedTokenManager):
+    """The OAuth2 client-credentials grant (GreenLake, New Central). Thread-safe; module docstring: rules.
+
+    `credentials_hint` and `token_url_setting` name the settings a person fixes when the issuer refuses;
+    `default_ttl` is the lifetime assumed when the answer has no `expires_in`.
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: SecretStr,
+        auth_method: TokenAuthMethod = "form",
+        scope: str | None = None,
+        service: str = "GreenLake",
+        credentials_hint: str = _CREDENTIALS_HINT,
+        token_url_setting: str = "GLP_TOKEN_URL",  # noqa: S107 - a setting's name
+        default_ttl: float = DEFAULT_TOKEN_TTL_SECONDS,
+        policy: RetryPolicy | None = None,
+        stats: StatsRecorder | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            http,
+            token_url=token_url,
+            client_id=client_id,
+            service=service,
+            policy=policy,
+            stats=stats,
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
+        )
+        self._secret = client_secret
+        self._auth_method = auth_method
+        self._scope = scope
+        self._credentials_hint = credentials_hint
+        self._token_url_setting = token_url_setting
+        self._default_ttl = default_ttl
+
+    def _secrets(self) -> list[str]:
+        return [self._secret.get_secret_value()]
+
+    def _request_token(self, attempt: int) -> Token:
         form = {"grant_type": "client_credentials"}
         auth: httpx.BasicAuth | None = None
         if self._auth_method == "basic":
@@ -195,33 +274,16 @@ class TokenManager:
             self._stats.add("network_errors")
             sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
             raise NetworkError(
-                self.redact(f"Could not reach the GreenLake {where}: {type(exc).__name__}: {exc}"),
+                self.redact(f"Could not reach the {self.service} {where}: {type(exc).__name__}: {exc}"),
                 request_sent=sent,
             ) from exc
         if response.status_code == 200:
             return self._parse_token(response, where)
         raise self._token_error(response, where)
 
-    def _parse_token(self, response: httpx.Response, where: str) -> _Token:
-        try:
-            body = response.json()
-            value = body["access_token"]
-        except (ValueError, KeyError, TypeError):
-            self._stats.add("network_errors")
-            raise InvalidResponseError(f"GreenLake {where} returned no readable access_token") from None
-        if not isinstance(value, str) or not value:
-            raise InvalidResponseError(f"GreenLake {where} returned an empty access_token")
-        try:
-            ttl = float(body.get("expires_in") or DEFAULT_TOKEN_TTL_SECONDS)
-        except (TypeError, ValueError):
-            ttl = DEFAULT_TOKEN_TTL_SECONDS
-        now = self._clock()
-        self._stats.add("token_fetches")
-        expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
-        log.info("GreenLake token obtained from %s, expires at %s", self.token_url, expires_at.isoformat())
-        return _Token(
-            value=value, refresh_at=now + ttl - refresh_margin(ttl, self._rng), expires_at=expires_at
-        )
+    def _parse_token(self, response: httpx.Response, where: str) -> Token:
+        body = read_token_body(response, self.service, where, self._stats)
+        return self._new_token(body["access_token"], token_ttl(body, self._default_ttl))
 
     def _token_error(self, response: httpx.Response, where: str) -> GreenLakeError:
         status = response.status_code
@@ -232,26 +294,51 @@ class TokenManager:
         if status == 429:
             self._stats.add("rate_limited")
             return RateLimitedError(
-                f"GreenLake {where} answered 429 Too Many Requests",
+                f"{self.service} {where} answered 429 Too Many Requests",
                 retry_after=rate_limit_delay(response.headers),
                 **common,
             )
         if status >= 500:
             self._stats.add("server_errors")
-            return ServerError(f"GreenLake {where} answered {status}{detail}", **common)
+            return ServerError(f"{self.service} {where} answered {status}{detail}", **common)
         code = envelope.oauth_error
         if code in _CREDENTIAL_ERRORS or status == 401:
             reason = f" ({code})" if code else ""
             return AuthenticationError(
-                f"GreenLake rejected the client credentials{reason} at {self.token_url}: {_CREDENTIALS_HINT}"
-                f" (HTTP {status}{detail})"
+                f"{self.service} rejected the client credentials{reason} at {self.token_url}: "
+                f"{self._credentials_hint} (HTTP {status}{detail})"
             )
         if status == 404:
             return AuthenticationError(
-                f"GreenLake token endpoint {self.token_url} does not exist (HTTP 404): check GLP_TOKEN_URL"
+                f"{self.service} token endpoint {self.token_url} does not exist (HTTP 404): "
+                f"check {self._token_url_setting}"
             )
         reason = f" ({code})" if code else ""
+        hint = self._credentials_hint.removeprefix("check ")
         return AuthenticationError(
-            f"GreenLake token endpoint {self.token_url} refused the token request{reason} "
-            f"(HTTP {status}{detail}): check GLP_TOKEN_URL, GLP_CLIENT_ID / GLP_CLIENT_SECRET"
+            f"{self.service} token endpoint {self.token_url} refused the token request{reason} "
+            f"(HTTP {status}{detail}): check {self._token_url_setting}, {hint}"
         )
+
+
+def read_token_body(
+    response: httpx.Response, service: str, where: str, stats: StatsRecorder
+) -> dict[str, Any]:
+    """The JSON object of a 200 from a token endpoint, with a non-empty string `access_token`."""
+    try:
+        body = response.json()
+        value = body["access_token"]
+    except (ValueError, KeyError, TypeError):
+        stats.add("network_errors")
+        raise InvalidResponseError(f"{service} {where} returned no readable access_token") from None
+    if not isinstance(value, str) or not value:
+        raise InvalidResponseError(f"{service} {where} returned an empty access_token")
+    return body
+
+
+def token_ttl(body: dict[str, Any], default: float) -> float:
+    """`expires_in` of a token answer in seconds, or `default` when it is missing or unreadable."""
+    try:
+        return float(body.get("expires_in") or default)
+    except (TypeError, ValueError):
+        return default

@@ -1,16 +1,11 @@
 """`GreenLakeClient`: the one HTTP client every part of GLP Sync uses to talk to GreenLake.
 
-Each logical request goes through the same machinery, in this order, once per HTTP attempt:
-
-    circuit breaker (fail fast while open) → pacing (endpoint budget) → bearer token → HTTP → classify
-
-and the attempts are driven by the tenacity policy of `retry.py`: 429s wait what the server asks, 5xx and
-network failures back off exponentially with jitter, 4xx other than 401/429 are raised at once.
-A 401 drops the token, fetches a new one and repeats the request once inside the same attempt; a second
-401 is an AuthenticationError. Reads (`get_json`, the list/get helpers, `iter_pages`), the general `request`
-and the device writes of `write_client.py` (`submit_device_patch`, `wait_for_operation`,
-`apply_device_operation`, `service_managers`, ...) share all of it; the writes only narrow what may be
-retried (`retry.is_write_retryable`).
+The request machinery (breaker → pacing → token → HTTP → classify, retried by the tenacity policy of
+`retry.py`, a 401 answered by one fresh token) is `base_client.ResilientClient`, which the Aruba Central
+clients share. What is GreenLake's here: the client-credentials token, the per-endpoint per-minute budgets,
+complete `limit`/`offset` paging of devices and subscriptions, and the device writes of `write_client.py`
+(`submit_device_patch`, `wait_for_operation`, `apply_device_operation`, `service_managers`, ...), which only
+narrow what may be retried (`retry.is_write_retryable`).
 
 Sleeping and time are injectable (`sleep=`, `clock=`) so tests record waits instead of spending them.
 """
@@ -25,34 +20,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
-import orjson
 
 from glp_pipeline.greenlake.auth import TokenManager
+from glp_pipeline.greenlake.base_client import ResilientClient
 from glp_pipeline.greenlake.config import DEVICES_PATH, SUBSCRIPTIONS_PATH, ClientConfig
-from glp_pipeline.greenlake.errors import (
-    ApiError,
-    AuthenticationError,
-    BadRequestError,
-    CircuitOpenError,
-    ErrorEnvelope,
-    ForbiddenError,
-    GreenLakeError,
-    InvalidResponseError,
-    NetworkError,
-    NotFoundError,
-    RateLimitedError,
-    ServerError,
-)
-from glp_pipeline.greenlake.pacing import Pacer, endpoint_key
+from glp_pipeline.greenlake.pacing import Pacer
 from glp_pipeline.greenlake.paging import Page, PageIterator
-from glp_pipeline.greenlake.retry import (
-    CircuitBreaker,
-    RetryPolicy,
-    is_retryable,
-    parse_retry_after,
-    rate_limit_delay,
-)
-from glp_pipeline.greenlake.stats import ClientStats, StatsRecorder
+from glp_pipeline.greenlake.retry import RetryPolicy
 from glp_pipeline.greenlake.write_client import DeviceWritesMixin
 
 if TYPE_CHECKING:
@@ -63,8 +37,10 @@ log = logging.getLogger(__name__)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class GreenLakeClient(DeviceWritesMixin):
+class GreenLakeClient(DeviceWritesMixin, ResilientClient):
     """Synchronous, thread-safe GreenLake client. Use as a context manager, or call `close()`."""
+
+    service = "GreenLake"
 
     def __init__(
         self,
@@ -79,21 +55,22 @@ class GreenLakeClient(DeviceWritesMixin):
         transport); the caller keeps it and closes it. `sleep`/`clock`/`rng` make waits and jitter testable.
         """
         self.config = config
-        self._sleep = sleep
-        self._clock = clock
-        self._rng = rng or random.Random()
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
+        super().__init__(
             base_url=config.base_url,
-            timeout=httpx.Timeout(config.request_timeout_seconds),
-            headers={"User-Agent": config.user_agent, "Accept": "application/json"},
-        )
-        self._stats = StatsRecorder()
-        self._policy = RetryPolicy(
-            max_attempts=config.max_attempts,
-            backoff_initial_seconds=config.backoff_initial_seconds,
-            backoff_max_seconds=config.backoff_max_seconds,
-            max_retry_after_seconds=config.max_retry_after_seconds,
+            request_timeout_seconds=config.request_timeout_seconds,
+            user_agent=config.user_agent,
+            policy=RetryPolicy(
+                max_attempts=config.max_attempts,
+                backoff_initial_seconds=config.backoff_initial_seconds,
+                backoff_max_seconds=config.backoff_max_seconds,
+                max_retry_after_seconds=config.max_retry_after_seconds,
+            ),
+            breaker_failures=config.breaker_failures,
+            breaker_reset_seconds=config.breaker_reset_seconds,
+            http_client=http_client,
+            sleep=sleep,
+            clock=clock,
+            rng=rng,
         )
         self.tokens = TokenManager(
             self._http,
@@ -107,9 +84,6 @@ class GreenLakeClient(DeviceWritesMixin):
             clock=clock,
             sleep=sleep,
             rng=self._rng,
-        )
-        self.breaker = CircuitBreaker(
-            failure_threshold=config.breaker_failures, reset_seconds=config.breaker_reset_seconds, clock=clock
         )
         self.pacer = Pacer(
             config.budgets(), default_rpm=config.default_rpm, enabled=config.pacing, clock=clock, sleep=sleep
@@ -134,18 +108,8 @@ class GreenLakeClient(DeviceWritesMixin):
         config = ClientConfig.from_settings(settings, **overrides)
         return cls(config, http_client=http_client, sleep=sleep, clock=clock, rng=rng)
 
-    # --- lifecycle ----------------------------------------------------------------------------------
-
     def __enter__(self) -> GreenLakeClient:
         return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the underlying httpx.Client (only if this client created it)."""
-        if self._owns_http:
-            self._http.close()
 
     def __repr__(self) -> str:
         return (
@@ -155,37 +119,7 @@ class GreenLakeClient(DeviceWritesMixin):
 
     __str__ = __repr__
 
-    @property
-    def stats(self) -> ClientStats:
-        """A snapshot of the counters (requests, retries, 429s, 401 refreshes, token fetches, waits, ...)."""
-        return self._stats.snapshot()
-
     # --- public API ---------------------------------------------------------------------------------
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
-    ) -> httpx.Response:
-        """One API call with auth, pacing, retry and breaker. Returns the 2xx/3xx response, raises otherwise.
-
-        `idempotent` defaults to True for every method but POST. A non-idempotent request is repeated only
-        when GreenLake cannot have acted on it (429, or a failure before the request was sent).
-        """
-        response, _ = self._execute(
-            method, path, params, json, headers, parse_json=False, idempotent=idempotent
-        )
-        return response
-
-    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """GET `path` and return its JSON object. A 200 with an unreadable body is retried like a 5xx."""
-        _, body = self._execute("GET", path, params, None, None, parse_json=True, idempotent=True)
-        return body
 
     def iter_pages(
         self,
@@ -260,194 +194,3 @@ class GreenLakeClient(DeviceWritesMixin):
     def get_subscription(self, subscription_id: str) -> dict[str, Any]:
         """`GET /subscriptions/v1/subscriptions/{id}`; NotFoundError if GreenLake does not know it."""
         return self.get_json(f"{SUBSCRIPTIONS_PATH}/{quote(str(subscription_id), safe='')}")
-
-    # --- machinery ----------------------------------------------------------------------------------
-
-    def _execute(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        headers: Mapping[str, str] | None,
-        *,
-        parse_json: bool,
-        idempotent: bool | None,
-        retry_if: Callable[[BaseException], bool] | None = None,
-    ) -> tuple[httpx.Response, Any]:
-        """One logical request; `retry_if` replaces the idempotency rule of `is_retryable` (writes)."""
-        method = method.upper()
-        if idempotent is None:
-            idempotent = method != "POST"
-        key = endpoint_key(method, path)
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-
-        def on_retry(exc: BaseException, attempt: int, delay: float) -> None:
-            self._stats.add("retries")
-            log.warning("%s; retrying in %.1f s", exc, delay)
-
-        retrying = self._policy.retrying(
-            should_retry=retry_if or (lambda exc: is_retryable(exc, idempotent=bool(idempotent))),
-            sleep=self._backoff_sleep,
-            rng=self._rng,
-            on_retry=on_retry,
-        )
-        outcome: tuple[httpx.Response, Any] | None = None
-        for attempt in retrying:
-            with attempt:
-                outcome = self._attempt(
-                    method, path, key, query, json, headers, parse_json, attempt.retry_state.attempt_number
-                )
-        assert outcome is not None
-        return outcome
-
-    def _backoff_sleep(self, seconds: float) -> None:
-        self._stats.add("backoff_wait_seconds", seconds)
-        self._sleep(seconds)
-
-    def _attempt(
-        self,
-        method: str,
-        path: str,
-        key: str,
-        query: dict[str, Any],
-        json: Any,
-        headers: Mapping[str, str] | None,
-        parse_json: bool,
-        attempt_number: int,
-    ) -> tuple[httpx.Response, Any]:
-        where = f"{method} {path} (attempt {attempt_number} of {self._policy.max_attempts})"
-        refreshed = False
-        while True:  # runs twice at most: once more after a 401 with a fresh token
-            try:
-                probe = self.breaker.before_call()
-            except CircuitOpenError:
-                self._stats.add("breaker_rejections")
-                raise
-            reported = False
-            try:
-                waited = self.pacer.acquire(key)
-                if waited:
-                    self._stats.add("pacing_wait_seconds", waited)
-                try:
-                    token = self.tokens.get_token()
-                except GreenLakeError as exc:
-                    exc.retryable = False  # the token manager has already spent its own retries
-                    raise
-                request_headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
-                self._stats.add("requests")
-                try:
-                    response = self._http.request(
-                        method, path, params=query, json=json, headers=request_headers
-                    )
-                except httpx.TransportError as exc:
-                    self._stats.add("network_errors")
-                    reason = f"{type(exc).__name__}: {exc}"
-                    self.breaker.record_failure(f"{reason} on {method} {path}", probe=probe)
-                    reported = True
-                    raise NetworkError(
-                        self.tokens.redact(
-                            f"Could not reach GreenLake at {self.config.base_url}: {where} failed: {reason}"
-                        ),
-                        request_sent=not isinstance(exc, _NOT_SENT),
-                    ) from exc
-                self.pacer.observe(key, response.headers)
-                status = response.status_code
-                if status >= 500:
-                    self._stats.add("server_errors")
-                    self.breaker.record_failure(f"HTTP {status} on {method} {path}", probe=probe)
-                    reported = True
-                    raise self._api_error(response, method, path, where, query)
-                body: Any = None
-                if parse_json and status < 300:
-                    try:
-                        body = orjson.loads(response.content)
-                    except orjson.JSONDecodeError:
-                        self._stats.add("network_errors")
-                        self.breaker.record_failure(f"unreadable JSON on {method} {path}", probe=probe)
-                        reported = True
-                        raise InvalidResponseError(
-                            f"GreenLake {where} returned HTTP {status} with a body that is not valid JSON "
-                            f"({len(response.content)} bytes; truncated?)"
-                        ) from None
-                    if not isinstance(body, dict):
-                        raise InvalidResponseError(
-                            f"GreenLake {where} returned JSON {type(body).__name__}, expected an object",
-                            retryable=False,
-                        )
-                self.breaker.record_success(probe=probe)
-                reported = True
-            finally:
-                if not reported:
-                    self.breaker.release(probe=probe)
-
-            if status == 401:
-                self.tokens.invalidate(token)
-                if refreshed:
-                    raise AuthenticationError(
-                        f"GreenLake rejected a freshly issued token for {method} {path} (HTTP 401 twice): "
-                        f"check the API client's workspace and permissions, and GLP_TOKEN_URL"
-                    )
-                refreshed = True
-                self._stats.add("auth_refreshes")
-                log.info(
-                    "GreenLake answered 401 to %s %s; fetching a new token and repeating once", method, path
-                )
-                continue
-            if status == 429:
-                self._stats.add("rate_limited")
-                error = self._api_error(response, method, path, where, query)
-                if isinstance(error, RateLimitedError) and error.retry_after is not None:
-                    self.pacer.hold(key, min(error.retry_after, self._policy.max_retry_after_seconds))
-                raise error
-            if status >= 400:
-                raise self._api_error(response, method, path, where, query)
-            return response, body
-
-    def _api_error(
-        self, response: httpx.Response, method: str, path: str, where: str, query: Mapping[str, Any]
-    ) -> ApiError:
-        """Turn an error response into the matching ApiError, with the server's message and issues."""
-        status = response.status_code
-        envelope = ErrorEnvelope.from_response(response)
-        text = envelope.message or response.reason_phrase or "error"
-        issues = envelope.issues_text()
-        if issues:
-            text = f"{text} ({issues})"
-        if envelope.error_code:
-            text = f"{text} [{envelope.error_code}]"
-        if envelope.debug_id:
-            text = f"{text} debugId={envelope.debug_id}"
-        text = self.tokens.redact(text)
-        common: dict[str, Any] = {"status_code": status, "method": method, "path": path, "envelope": envelope}
-        if status == 429:
-            return RateLimitedError(
-                f"GreenLake rate limit hit on {where}: {text}",
-                retry_after=rate_limit_delay(response.headers),
-                **common,
-            )
-        if status >= 500:
-            return ServerError(
-                f"GreenLake {where} answered {status}: {text}",
-                retry_hint=envelope.retry_after_seconds,
-                retry_after=parse_retry_after(response.headers.get("retry-after")),
-                **common,
-            )
-        if status in (400, 422):
-            request_bits = ", ".join(
-                f"{k} {query[k]!r}"
-                for k in ("filter", "filter-tags", "sort", "select", "limit")
-                if k in query
-            )
-            suffix = f" ({request_bits})" if request_bits else ""
-            return BadRequestError(
-                f"GreenLake rejected the request {method} {path}: {text}{suffix}", **common
-            )
-        if status == 403:
-            return ForbiddenError(
-                f"GreenLake refused {method} {path} (403): {text}; the API client's user lacks a permission",
-                **common,
-            )
-        if status == 404:
-            return NotFoundError(f"GreenLake has no {path} ({method} → 404): {text}", **common)
-        return ApiError(f"GreenLake {method} {path} answered {status}: {text}", **common)

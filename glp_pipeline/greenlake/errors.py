@@ -1,5 +1,9 @@
 """Exceptions of the GreenLake client, and the reading of GreenLake's error envelope.
 
+The Aruba Central clients (`glp_pipeline.central`) run on the same machinery and raise the same classes (their
+messages name Aruba Central), so every face catches one hierarchy; `glp_pipeline.central.errors` adds the few
+Central-only ones as subclasses.
+
 Every exception a caller can see is a `GreenLakeError`. Each carries a message a person can act on and never
 holds the client secret or a bearer token (messages built from server text go through the token manager's
 redaction first). `retryable` tells the retry policy whether another attempt may help; callers rarely need it.
@@ -19,6 +23,7 @@ The hierarchy:
     │   ├── NetworkError               connect/read errors, timeouts, dropped connections
     │   └── InvalidResponseError       a 2xx whose body is not the JSON it should be
     ├── IncompleteInventoryError       paging could not read one consistent inventory
+    ├── PacingBudgetError              a client-side budget is spent for longer than it may wait (daily quota)
     ├── WriteOutcomeUnknownError       a write may or may not have been accepted: not repeated, re-read state
     └── AsyncOperationTimeoutError     an async operation did not end within the client's wait
 """
@@ -253,10 +258,12 @@ class IncompleteInventoryError(GreenLakeError):
     The consumer must discard what it received from this listing: it is not a complete inventory.
     """
 
-    def __init__(self, path: str, *, passes: int, mismatch: InventoryMismatch) -> None:
+    def __init__(
+        self, path: str, *, passes: int, mismatch: InventoryMismatch, service: str = "GreenLake"
+    ) -> None:
         reasons = "; ".join(mismatch.reasons) or "inconsistent pass"
         super().__init__(
-            f"GreenLake {path}: the inventory kept changing while it was paged; after {passes} passes the "
+            f"{service} {path}: the inventory kept changing while it was paged; after {passes} passes the "
             f"last pass read {mismatch.unique_ids} unique ids against a total of {mismatch.last_total} "
             f"({reasons}). Nothing from this listing should be stored as complete; try again later."
         )
@@ -266,6 +273,15 @@ class IncompleteInventoryError(GreenLakeError):
         self.unique_ids = mismatch.unique_ids
         self.duplicates = mismatch.duplicates
         self.reasons = list(mismatch.reasons)
+
+
+class PacingBudgetError(GreenLakeError):
+    """A client-side budget (e.g. Aruba Central Classic's calls per day) is spent for longer than a request
+    may wait. Retrying will not help before `resumes_at` (UTC)."""
+
+    def __init__(self, message: str, *, resumes_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.resumes_at = resumes_at
 
 
 class WriteOutcomeUnknownError(GreenLakeError):

@@ -1,10 +1,16 @@
-"""Client-side pacing: keep every endpoint under its published per-minute budget so a sync never meets a 429.
+"""Client-side pacing: keep every endpoint under its published budget so a sync never meets a 429.
 
 GreenLake budgets each endpoint per workspace per minute (reference B.9, C.1). The pacer keeps, per endpoint
 (method + path template), the send times of the last minute and makes a caller wait when the budget is used
 up: a sliding window of the same size as the server's never exceeds it. It also learns from the server: when a
 response says `ratelimit-remaining: 0`, or a 429 arrives, the endpoint is held until the reset the server
 names.
+
+Aruba Central counts calls per account rather than per endpoint (New Central per hour, Classic per second
+and per day, reference E). Those are `SharedLimit`s: windows every endpoint draws from, checked and reserved
+under the same lock as the endpoint's own budget, so a request is sent only when every window has room.
+A window that would make a caller wait longer than its `max_wait_seconds` (Classic's daily quota, which
+resets at midnight UTC) raises `PacingBudgetError` instead of sleeping for hours.
 
 Why not pyrate-limiter: its API changed shape between major versions, it needs a bucket per endpoint anyway,
 and its clock is harder to drive from tests than a plain callable. The window below is ~40 lines, thread-safe,
@@ -18,8 +24,11 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from glp_pipeline.greenlake.errors import PacingBudgetError
 from glp_pipeline.greenlake.retry import parse_reset
 
 log = logging.getLogger(__name__)
@@ -66,30 +75,59 @@ def endpoint_key(method: str, path: str) -> str:
     return f"{method.upper()} {path}"
 
 
+@dataclass(frozen=True)
+class SharedLimit:
+    """A budget that every endpoint of an API draws from: at most `limit` requests per `window_seconds`.
+
+    `max_wait_seconds`: when the window would make a caller wait longer than this, `acquire` raises
+    `PacingBudgetError` (naming the limit) instead of sleeping; None waits however long it takes.
+    """
+
+    name: str
+    limit: int
+    window_seconds: float
+    max_wait_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.window_seconds <= 0:
+            raise ValueError(f"pacing limit {self.name!r} needs limit ≥ 1 and a positive window")
+
+
+_ALL = "*"  # the hold that applies to every endpoint (`hold_all`)
+
+
 class Pacer:
-    """Per-endpoint sliding-window limiter. `enabled=False` makes every call a no-op (benchmarks)."""
+    """Sliding-window limiter per endpoint, plus optional shared windows. `enabled=False`: no-op (benchmarks).
+
+    `default_rpm=None` leaves endpoints that are not in `budgets` unlimited on their own (only the shared
+    limits apply to them).
+    """
 
     def __init__(
         self,
         budgets: Mapping[str, int] | None = None,
         *,
-        default_rpm: int = DEFAULT_RPM,
+        default_rpm: int | None = DEFAULT_RPM,
         enabled: bool = True,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         window_seconds: float = WINDOW_SECONDS,
+        shared_limits: Sequence[SharedLimit] = (),
     ) -> None:
         self.budgets = dict(DEFAULT_BUDGETS if budgets is None else budgets)
         self.default_rpm = default_rpm
         self.enabled = enabled
         self.window_seconds = window_seconds
+        self.shared_limits = tuple(shared_limits)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
         self._sent: dict[str, deque[float]] = {}
+        self._shared_sent: dict[str, deque[float]] = {limit.name: deque() for limit in self.shared_limits}
         self._held_until: dict[str, float] = {}
 
-    def budget(self, key: str) -> int:
+    def budget(self, key: str) -> int | None:
+        """Requests per window of `key` on its own, or None when only the shared limits bound it."""
         return self.budgets.get(key, self.default_rpm)
 
     def acquire(self, key: str) -> float:
@@ -100,19 +138,47 @@ class Pacer:
         while True:
             with self._lock:
                 now = self._clock()
-                delay = self._held_until.get(key, 0.0) - now
+                delay = max(self._held_until.get(key, 0.0), self._held_until.get(_ALL, 0.0)) - now
                 if delay <= 0:
-                    sent = self._sent.setdefault(key, deque())
-                    while sent and sent[0] <= now - self.window_seconds:
-                        sent.popleft()
-                    if len(sent) < self.budget(key):
-                        sent.append(now)
-                        return waited
-                    delay = sent[0] + self.window_seconds - now
+                    delay = self._window_delay(key, now)
+                if delay <= 0:
+                    self._reserve(key, now)
+                    return waited
             delay = max(delay, 0.001)
             log.debug("pacing %s: waiting %.2f s", key, delay)
             self._sleep(delay)
             waited += delay
+
+    def _window_delay(self, key: str, now: float) -> float:
+        """Seconds until every window of `key` has room (0 when it has now); under the lock."""
+        delay = 0.0
+        budget = self.budget(key)
+        if budget is not None:
+            sent = self._sent.setdefault(key, deque())
+            _expire(sent, now, self.window_seconds)
+            if len(sent) >= budget:
+                delay = sent[len(sent) - budget] + self.window_seconds - now
+        for limit in self.shared_limits:
+            sent = self._shared_sent[limit.name]
+            _expire(sent, now, limit.window_seconds)
+            if len(sent) >= limit.limit:
+                wait = sent[len(sent) - limit.limit] + limit.window_seconds - now
+                if limit.max_wait_seconds is not None and wait > limit.max_wait_seconds:
+                    resumes = datetime.now(UTC) + timedelta(seconds=wait)
+                    raise PacingBudgetError(
+                        f"the client-side budget {limit.name!r} ({limit.limit} requests per "
+                        f"{limit.window_seconds:g} s) is spent; the next request would have to wait "
+                        f"{wait:.0f} s (until {resumes.isoformat(timespec='seconds')})",
+                        resumes_at=resumes,
+                    )
+                delay = max(delay, wait)
+        return delay
+
+    def _reserve(self, key: str, now: float) -> None:
+        if self.budget(key) is not None:
+            self._sent.setdefault(key, deque()).append(now)
+        for limit in self.shared_limits:
+            self._shared_sent[limit.name].append(now)
 
     def hold(self, key: str, seconds: float) -> None:
         """Send nothing more to `key` for `seconds` (the server said its window is spent)."""
@@ -122,6 +188,10 @@ class Pacer:
             until = self._clock() + seconds
             if until > self._held_until.get(key, 0.0):
                 self._held_until[key] = until
+
+    def hold_all(self, seconds: float) -> None:
+        """Send nothing to any endpoint for `seconds` (an account-wide window of the server is spent)."""
+        self.hold(_ALL, seconds)
 
     def observe(self, key: str, headers: Mapping[str, str]) -> None:
         """Learn from `ratelimit-remaining`/`ratelimit-reset` (or the `X-RateLimit-*` spelling)."""
@@ -140,3 +210,8 @@ class Pacer:
             reset = self.window_seconds
         log.info("GreenLake says %s has no requests left in this window; holding it %.1f s", key, reset)
         self.hold(key, reset)
+
+
+def _expire(sent: deque[float], now: float, window: float) -> None:
+    while sent and sent[0] <= now - window:
+        sent.popleft()

@@ -22,6 +22,12 @@ What offset paging still cannot see: a removal and an insertion that both land b
 reads (the shifts cancel; the inserted item is missed, the removed one was read). The next sync sees it;
 nothing here can, short of a stable server-side cursor. Server order must be stable between requests, as
 any offset paging assumes.
+
+Two listings share these rules beyond GreenLake: Aruba Central Classic pages by offset too (envelope key
+`aps`/`switches`/..., id `serial` or `macaddr`: `items_key`, `id_key`), and New Central pages by page number
+(`limit` + `next`, `PageNumberIterator`): follow the server's `next` until it is null, never stop on a short
+page, and check the same way that the unique ids add up to an unchanging `total`, re-reading from page 1
+when they do not. Page numbers give no overlap to verify boundaries with; the id count is the check there.
 """
 
 from __future__ import annotations
@@ -66,11 +72,14 @@ class PagingResult:
         return len(self.ids)
 
 
-class PageIterator(Iterator[Page]):
-    """Iterate the pages of a listing; afterwards `.result` holds the PagingResult.
+class _CompletePaging(Iterator[Page]):
+    """What every complete listing shares: passes re-read until one is consistent, then `.result`.
 
     Any error raised mid-way propagates, and then there is no result: the consumer must discard what it got.
+    Subclasses read one pass (`_pass`) in their paging scheme.
     """
+
+    _PAGING_PARAMS: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -83,26 +92,28 @@ class PageIterator(Iterator[Page]):
         on_page: Callable[[Page], None] | None = None,
         on_reconcile: Callable[[int, list[str]], None] | None = None,
         id_key: str = "id",
-        verify_boundaries: bool = True,
+        items_key: str = "items",
+        service: str = "GreenLake",
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be ≥ 1")
         self.path = path
+        self.service = service
         self._fetch = fetch
         self._params = {
-            k: v for k, v in (params or {}).items() if v is not None and k not in ("limit", "offset")
+            k: v for k, v in (params or {}).items() if v is not None and k not in self._PAGING_PARAMS
         }
         self._page_size = page_size
         self._max_reconcile = max_reconcile_attempts
         self._on_page = on_page
         self._on_reconcile = on_reconcile
         self._id_key = id_key
-        self._verify_boundaries = verify_boundaries
+        self._items_key = items_key
         self._requests = 0
         self._result: PagingResult | None = None
         self._generator = self._run()
 
-    def __iter__(self) -> PageIterator:
+    def __iter__(self) -> _CompletePaging:
         return self
 
     def __next__(self) -> Page:
@@ -126,7 +137,8 @@ class PageIterator(Iterator[Page]):
             if attempt:
                 assert mismatch is not None
                 log.warning(
-                    "GreenLake %s changed while it was paged (%s); re-reading from offset 0 (pass %d of %d)",
+                    "%s %s changed while it was paged (%s); re-reading from the start (pass %d of %d)",
+                    self.service,
                     self.path,
                     "; ".join(mismatch.reasons),
                     attempt + 1,
@@ -147,14 +159,62 @@ class PageIterator(Iterator[Page]):
                 )
                 if mismatch.last_total is None:
                     log.warning(
-                        "GreenLake %s sent no total; read %d ids until an empty page (count not verified)",
+                        "%s %s sent no total; read %d ids to the end of the list (count not verified)",
+                        self.service,
                         self.path,
                         len(ids),
                     )
                 return
             discarded.extend(mismatch.reasons)
         assert mismatch is not None
-        raise IncompleteInventoryError(self.path, passes=self._max_reconcile + 1, mismatch=mismatch)
+        raise IncompleteInventoryError(
+            self.path, passes=self._max_reconcile + 1, mismatch=mismatch, service=self.service
+        )
+
+    def _pass(self, attempt: int) -> Generator[Page, None, tuple[set[str], InventoryMismatch]]:
+        """One read from the start to the end; returns the ids and what, if anything, was inconsistent."""
+        raise NotImplementedError
+        yield  # pragma: no cover - makes this a generator
+
+    def _read_envelope(self, body: Any, where: str) -> tuple[list[dict[str, Any]], int | None]:
+        items = body.get(self._items_key) if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise InvalidResponseError(
+                f"{self.service} {self.path} {where} returned a body without an `{self._items_key}` list",
+                retryable=False,
+            )
+        total = body.get("total")
+        if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
+            try:
+                total = int(total)
+            except (TypeError, ValueError):
+                raise InvalidResponseError(
+                    f"{self.service} {self.path} {where} returned a non-integer total {total!r}",
+                    retryable=False,
+                ) from None
+        return items, total
+
+    def _item_id(self, item: Any, where: str) -> str:
+        item_id = item.get(self._id_key) if isinstance(item, dict) else None
+        if item_id is None:
+            raise InvalidResponseError(
+                f"{self.service} {self.path} {where} returned an item without `{self._id_key}`",
+                retryable=False,
+            )
+        return str(item_id)
+
+
+class PageIterator(_CompletePaging):
+    """Offset paging (`limit` + `offset`): iterate the pages; afterwards `.result` holds the PagingResult."""
+
+    _PAGING_PARAMS = ("limit", "offset")
+
+    def __init__(
+        self, fetch: FetchPage, *, verify_boundaries: bool = True, offset_param: str = "offset", **kwargs: Any
+    ) -> None:
+        self._verify_boundaries = verify_boundaries
+        self._offset_param = offset_param
+        super().__init__(fetch, **kwargs)
 
     def _pass(self, attempt: int) -> Generator[Page, None, tuple[set[str], InventoryMismatch]]:
         """One read from offset 0 to the end; returns the ids and what, if anything, was inconsistent."""
@@ -167,9 +227,9 @@ class PageIterator(Iterator[Page]):
         while True:
             overlapping = overlap and last_id is not None
             request_offset = offset - 1 if overlapping else offset
-            body = self._fetch({**self._params, "limit": self._page_size, "offset": request_offset})
+            body = self._fetch({**self._params, "limit": self._page_size, self._offset_param: request_offset})
             self._requests += 1
-            items, total = self._read_envelope(body, request_offset)
+            items, total = self._read_envelope(body, f"at offset {request_offset}")
             if page_number == 0:
                 mismatch.first_total = total
             mismatch.last_total = total
@@ -177,7 +237,7 @@ class PageIterator(Iterator[Page]):
                 mismatch.reasons.append(f"total changed from {mismatch.first_total} to {total}")
                 return ids, mismatch
             if overlapping:
-                if items and self._item_id(items[0], request_offset) != last_id:
+                if items and self._item_id(items[0], f"near offset {request_offset}") != last_id:
                     mismatch.reasons.append(
                         f"the item before offset {offset} moved between two page reads "
                         "(items were removed or inserted earlier in the list)"
@@ -195,7 +255,7 @@ class PageIterator(Iterator[Page]):
                 self._on_page(page)
             yield page
             for item in items:
-                item_id = self._item_id(item, offset)
+                item_id = self._item_id(item, f"near offset {offset}")
                 if item_id in ids:
                     mismatch.duplicates += 1
                 ids.add(item_id)
@@ -219,28 +279,70 @@ class PageIterator(Iterator[Page]):
                 mismatch.reasons.append(f"empty page at offset {offset} before total {total}")
                 return ids, mismatch
 
-    def _read_envelope(self, body: Any, offset: int) -> tuple[list[dict[str, Any]], int | None]:
-        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-            raise InvalidResponseError(
-                f"GreenLake {self.path} at offset {offset} returned a body without an `items` list",
-                retryable=False,
-            )
-        total = body.get("total")
-        if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
-            try:
-                total = int(total)
-            except (TypeError, ValueError):
-                raise InvalidResponseError(
-                    f"GreenLake {self.path} at offset {offset} returned a non-integer total {total!r}",
-                    retryable=False,
-                ) from None
-        return body["items"], total
 
-    def _item_id(self, item: Any, offset: int) -> str:
-        item_id = item.get(self._id_key) if isinstance(item, dict) else None
-        if item_id is None:
-            raise InvalidResponseError(
-                f"GreenLake {self.path} near offset {offset} returned an item without `{self._id_key}`",
-                retryable=False,
-            )
-        return str(item_id)
+class PageNumberIterator(_CompletePaging):
+    """Page-number paging (`limit` + `next`, New Central): iterate the pages; then `.result`.
+
+    The first request asks page `first_page`; each later one asks the `next` the server sent, until it sends
+    none (null). A `next` naming a page already read is a server bug (an endless loop): raised at once. An
+    empty page that still sends a `next` ends the pass as inconsistent.
+    """
+
+    _PAGING_PARAMS = ("limit", "next")
+
+    def __init__(self, fetch: FetchPage, *, first_page: int = 1, **kwargs: Any) -> None:
+        self._first_page = first_page
+        super().__init__(fetch, **kwargs)
+
+    def _pass(self, attempt: int) -> Generator[Page, None, tuple[set[str], InventoryMismatch]]:
+        ids: set[str] = set()
+        mismatch = InventoryMismatch(first_total=None, last_total=None, unique_ids=0, duplicates=0)
+        page_token: str | None = str(self._first_page)
+        asked: set[str] = set()
+        offset = 0
+        page_number = 0
+        while page_token is not None:
+            asked.add(page_token)
+            body = self._fetch({**self._params, "limit": self._page_size, "next": page_token})
+            self._requests += 1
+            where = f"at page {page_token}"
+            items, total = self._read_envelope(body, where)
+            if page_number == 0:
+                mismatch.first_total = total
+            mismatch.last_total = total
+            if total != mismatch.first_total:
+                mismatch.reasons.append(f"total changed from {mismatch.first_total} to {total}")
+                return ids, mismatch
+            following = body.get("next")
+            following = None if following in (None, "") else str(following)
+            if following is not None and following in asked:
+                raise InvalidResponseError(
+                    f"{self.service} {self.path} {where} sent next={following!r}, a page already read: "
+                    "the listing would never end",
+                    retryable=False,
+                )
+            page = Page(list(items), offset, total, page_number, attempt)
+            if self._on_page is not None:
+                self._on_page(page)
+            yield page
+            for item in items:
+                item_id = self._item_id(item, where)
+                if item_id in ids:
+                    mismatch.duplicates += 1
+                ids.add(item_id)
+            mismatch.unique_ids = len(ids)
+            offset += len(items)
+            page_number += 1
+            if mismatch.duplicates:
+                mismatch.reasons.append(f"{mismatch.duplicates} ids repeated across pages")
+                return ids, mismatch
+            if following is not None and not items:
+                # An empty page that still points further: the list shrank under the paging (or the server
+                # would hand out empty pages forever). Either way this pass proves nothing.
+                mismatch.empty_page_at = offset
+                mismatch.reasons.append(f"empty page {page_token} that still sent next={following!r}")
+                return ids, mismatch
+            page_token = following
+        if total is not None and len(ids) != total:
+            mismatch.reasons.append(f"read {len(ids)} unique ids, server total {total}")
+        return ids, mismatch

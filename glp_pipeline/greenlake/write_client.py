@@ -241,8 +241,8 @@ class DeviceWritesMixin:
         config = self.config
         interval = config.async_poll_default_seconds if suggested is None else suggested
         interval = min(max(interval, config.async_poll_min_seconds), config.async_poll_max_seconds)
-        if self.pacer.enabled:
-            budget = self.pacer.budget(endpoint_key("GET", f"{ASYNC_OPERATIONS_PATH}/x"))
+        budget = self.pacer.budget(endpoint_key("GET", f"{ASYNC_OPERATIONS_PATH}/x"))
+        if self.pacer.enabled and budget:
             interval = max(interval, self.pacer.window_seconds / budget)
         return interval
 
