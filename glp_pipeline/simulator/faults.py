@@ -87,7 +87,7 @@ class FaultMiddleware:
             await send(message)
 
         try:
-            if TOKEN_PATH.match(scope["path"]):
+            if self.is_token_path(scope["path"]):
                 await self.app(scope, receive, recording_send)
             else:
                 await self._api_request(scope, receive, send, recording_send, mark)
@@ -107,7 +107,7 @@ class FaultMiddleware:
         if faults.error_burst:
             faults.error_burst -= 1
             mark("error_burst")
-            await self._unavailable()(scope, receive, recording_send)
+            await self._unavailable(scope)(scope, receive, recording_send)
             return
         if faults.rate_limit_burst:
             faults.rate_limit_burst -= 1
@@ -117,7 +117,7 @@ class FaultMiddleware:
         if faults.error_rate and rng.random() < faults.error_rate:
             status = faults.error_statuses[int(rng.random() * len(faults.error_statuses))]
             mark("error_rate")
-            await self._server_error(status)(scope, receive, recording_send)
+            await self._server_error(status, scope)(scope, receive, recording_send)
             return
         if faults.truncate_rate and rng.random() < faults.truncate_rate:
             mark("truncate")
@@ -137,7 +137,7 @@ class FaultMiddleware:
             return None
 
         await self.app(scope, receive, discard)
-        await self._server_error(500)(scope, receive, send)
+        await self._server_error(500, scope)(scope, receive, send)
 
     async def _truncated(self, scope: Scope, receive: Receive, send: Send, recording_send: Send) -> None:
         """Announce the full Content-Length, send half the body, close the connection."""
@@ -160,7 +160,11 @@ class FaultMiddleware:
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
         close_connection(send)
 
-    def _server_error(self, status: int) -> Response:
+    def is_token_path(self, path: str) -> bool:
+        """Token endpoints get no faults (but `token_error_rate`); a subclass names its own."""
+        return bool(TOKEN_PATH.match(path))
+
+    def _server_error(self, status: int, scope: Scope) -> Response:
         if status == 502:
             return Response(_BAD_GATEWAY_HTML, status_code=502, media_type="text/html")
         details = []
@@ -172,7 +176,7 @@ class FaultMiddleware:
         headers = self._retry_after() if status == 503 else {}
         return json_response(error_body(status, message, details), status, headers)
 
-    def _unavailable(self) -> Response:
+    def _unavailable(self, scope: Scope) -> Response:
         return json_response(error_body(503, "Service Unavailable"), 503, self._retry_after())
 
     def _retry_after(self) -> dict[str, str]:
