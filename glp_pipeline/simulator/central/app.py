@@ -32,7 +32,7 @@ from .query import COMMON_PARAMS, ENDPOINTS, Endpoint, compile_new_filter, run_q
 if TYPE_CHECKING:
     from .core import CentralSimulator
 
-NEW_KIND, CLASSIC_KIND = "new-central", "classic-central"
+NEW_KIND = "new-central"  # the token kind; Classic tokens are classic.CLASSIC_KIND
 VERSIONS = ("v1", "v1alpha1")
 DETAIL_RESOURCES = ("aps", "switches", "gateways", "clients")
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from ..catalog import SITES
-from ..data import DAY_MS, InventoryGenerator, iso_ms, to_epoch_ms
+from ..data import DAY_MS, InventoryGenerator, _below, _pick, iso_ms, to_epoch_ms
 
 Record = dict[str, Any]
 
@@ -231,6 +231,10 @@ class CentralGenerator:
         self.rng = random.Random(f"{seed}:central")
         self.salt = self.rng.getrandbits(40)
         self.sites = self._sites(sites)
+        self._site_numbers = {site.site_id: n for n, site in enumerate(self.sites)}
+        self._by_city: dict[str, list[Site]] = {}
+        for site in self.sites:
+            self._by_city.setdefault(site.city, []).append(site)
         self.devices: list[Device] = []
         self._glp_serials = {normalise_serial(d["serialNumber"]) for d in glp_devices}
         self._shared(glp_devices, glp_only_share, mismatch_every)
@@ -254,8 +258,7 @@ class CentralGenerator:
         glp = glp or {}
         # GreenLake names devices after their city, located or not: keep the device in that city
         city = (glp.get("location") or {}).get("city") or (glp.get("deviceName") or "").split("-")[0]
-        local = [site for site in self.sites if site.city == city] if city else []
-        return self.rng.choice(local or self.sites)
+        return _pick(self.rng, self._by_city.get(city) or self.sites)
 
     # --- devices ----------------------------------------------------------------------------------------
 
@@ -288,12 +291,12 @@ class CentralGenerator:
     def _central_only(self, count: int) -> None:
         kinds = ("ACCESS_POINT",) * 6 + ("SWITCH",) * 3 + ("GATEWAY",)
         for k in range(count):
-            central_type = kinds[self.rng.randrange(len(kinds))]
+            central_type = kinds[_below(self.rng, len(kinds))]
             width = 7
             serial = ONLY_PREFIX[central_type] + _b36(k, width, self.salt)
             assert normalise_serial(serial) not in self._glp_serials  # 10 characters: never a GLP serial
-            model = self.rng.choice(MODELS[central_type])
-            part = self.rng.choice(PARTS[central_type])
+            model = _pick(self.rng, MODELS[central_type])
+            part = _pick(self.rng, PARTS[central_type])
             self._add(central_type, serial, None, self._mac(len(self.devices)), model, part, None)
 
     def _mac(self, index: int) -> str:
@@ -316,25 +319,26 @@ class CentralGenerator:
         label = {"ACCESS_POINT": "AP", "SWITCH": "SW", "GATEWAY": "GW"}[central_type]
         if not name:
             name = f"{site.name.split(' ')[0]}-{label}-{index:04d}"
-        site_no = self.sites.index(site)
-        group = rng.choice(GROUPS[central_type])
+        site_no = self._site_numbers[site.site_id]
+        start = _below(rng, len(LABELS))
+        group = _pick(rng, GROUPS[central_type])
         deployment = {
             "ACCESS_POINT": ("Standalone", "Virtual Controller", "Campus"),
             "SWITCH": ("Standalone", "Stack"),
             "GATEWAY": ("Standalone", "Cluster"),
-        }[central_type][rng.randrange(3 if central_type == "ACCESS_POINT" else 2)]
-        uptime = rng.randrange(3_600_000, 90 * DAY_MS) if online else None
-        last_seen = None if online else self.now_ms - rng.randrange(60_000, 20 * DAY_MS)
+        }[central_type][_below(rng, 3 if central_type == "ACCESS_POINT" else 2)]
+        uptime = _below(rng, 3_600_000, 90 * DAY_MS) if online else None
+        last_seen = None if online else self.now_ms - _below(rng, 60_000, 20 * DAY_MS)
         device = Device(
             index=index, serial=serial, device_type=central_type, name=name, mac=mac, model=model,
             part=part or PARTS[central_type][0], site=site, online=online,
-            firmware=rng.choice(FIRMWARE[central_type]),
+            firmware=_pick(rng, FIRMWARE[central_type]),
             ipv4=f"10.{site_no % 250}.{index // 250 % 250}.{index % 250 + 2}", group=group,
             group_id=str(1000 + GROUPS[central_type].index(group) + 10 * list(GROUPS).index(central_type)),
             deployment=deployment, uptime_ms=uptime, last_seen_ms=last_seen,
-            config_modified_ms=self.now_ms - rng.randrange(DAY_MS, 400 * DAY_MS),
-            labels=rng.sample(LABELS, rng.randrange(3)), cpu=rng.randrange(1, 95) if online else 0,
-            memory=rng.randrange(10, 90) if online else 0, glp=glp,
+            config_modified_ms=self.now_ms - _below(rng, DAY_MS, 400 * DAY_MS),
+            labels=list(LABELS[start : start + _below(rng, 3)]), cpu=_below(rng, 1, 95) if online else 0,
+            memory=_below(rng, 10, 90) if online else 0, glp=glp,
         )  # fmt: skip
         if central_type == "SWITCH" and deployment == "Stack":
             device.extra["stack_id"] = f"0100{_b36(site_no, 8, self.salt).lower()}"
@@ -360,8 +364,8 @@ class CentralGenerator:
         mac_salt = rng.getrandbits(24)
         for i in range(count):
             wired = not aps or (bool(switches) and rng.random() < wired_share)
-            device = rng.choice(switches if wired else aps)
-            kind = rng.choice(wired_kinds if wired else wireless_kinds)
+            device = _pick(rng, switches if wired else aps)
+            kind = _pick(rng, wired_kinds if wired else wireless_kinds)
             clients.append(self._client(i, wired, device, kind, mac_salt))
         return clients
 
@@ -379,35 +383,35 @@ class CentralGenerator:
         else:
             statuses = ((0.76, "Connected"), (0.84, "Failed"), (0.93, "Disconnected"), (0.97, "Connecting"))
             status = next((s for bound, s in statuses if roll < bound), "Blocked")
-        first = rng.choice(FIRST_NAMES)
+        first = _pick(rng, FIRST_NAMES)
         name = (
             pattern.format(first=first, n=i % 1000, hex=f"{low:06X}", mac=mac.replace(":", "")[-6:].upper())
             if pattern
             else None
         )
         if wired:
-            vlan, vlan_name, role, auth = rng.choice(WIRED_VLANS)
+            vlan, vlan_name, role, auth = _pick(rng, WIRED_VLANS)
             ssid = security = key_mgmt = None
             band = channel = snr = None
-            health = rng.randrange(70, 101)
-            port = f"1/1/{rng.randrange(1, 49)}"
+            health = _below(rng, 70, 101)
+            port = f"1/1/{_below(rng, 1, 49)}"
         else:
-            ssid, vlan, vlan_name, role, auth, security, key_mgmt = rng.choice(SSIDS)
+            ssid, vlan, vlan_name, role, auth, security, key_mgmt = _pick(rng, SSIDS)
             band, channels = BANDS[0 if rng.random() < 0.25 else (1 if rng.random() < 0.8 else 2)]
-            channel = rng.choice(channels)
-            snr = rng.randrange(5, 21) if status == "Failed" else rng.randrange(8, 61)
-            health = max(0, min(100, snr * 2 + rng.randrange(-10, 11)))
+            channel = _pick(rng, channels)
+            snr = _below(rng, 5, 21) if status == "Failed" else _below(rng, 8, 61)
+            health = max(0, min(100, snr * 2 + _below(rng, -10, 11)))
             port = None
         if status == "Failed":
-            health = rng.randrange(0, 40)
-        failure = rng.choice(FAILURE_STAGES) if status == "Failed" else None
+            health = _below(rng, 0, 40)
+        failure = _pick(rng, FAILURE_STAGES) if status == "Failed" else None
         if status in ("Connected", "Connecting", "Blocked"):
-            last_seen = self.now_ms - rng.randrange(0, 300_000)
+            last_seen = self.now_ms - _below(rng, 0, 300_000)
         elif status == "Failed":
-            last_seen = self.now_ms - rng.randrange(60_000, 3 * 3_600_000)
+            last_seen = self.now_ms - _below(rng, 60_000, 3 * 3_600_000)
         else:
-            last_seen = self.now_ms - rng.randrange(3_600_000, 7 * DAY_MS)
-        connected = None if status == "Failed" else last_seen - rng.randrange(60_000, 3 * DAY_MS)
+            last_seen = self.now_ms - _below(rng, 3_600_000, 7 * DAY_MS)
+        connected = None if status == "Failed" else last_seen - _below(rng, 60_000, 3 * DAY_MS)
         has_ip = status in ("Connected", "Disconnected")
         return Client(
             index=i, mac=mac, wired=wired, status=status, device=device, name=name,
