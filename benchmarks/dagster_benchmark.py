@@ -6,8 +6,8 @@
 Both runs start from an empty database on the same embedded PostgreSQL and read the same simulator (its own
 process, unpaced). "direct" is `run_sync` + `transform.build` in this process; "dagster" is the `sync_full`
 job executed in process against a Dagster instance with PostgreSQL storage (what `glp demo` runs first):
-Dagster's own bookkeeping, the asset checks, and dbt as a `DbtCliResource` subprocess. Prints wall times and
-Dagster's overhead in percent.
+Dagster's own bookkeeping and the asset checks (dbt runs in the op's process, through dbt's Python API, as
+in the direct path). Prints wall times and Dagster's overhead in percent.
 """
 
 from __future__ import annotations

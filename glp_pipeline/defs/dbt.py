@@ -6,22 +6,26 @@
 - Asset keys are dagster-dbt's defaults: `[schema, name]` for models and snapshots (all of them configure a
   schema), `[source, table]` for sources, which are the ingest assets' keys. Groups are the schemas. dbt
   tests become asset checks (dagster-dbt's default).
-- The op runs `dbt build` through `DbtCliResource` (a subprocess of the venv's dbt), with the connection
-  from DATABASE_URL or the embedded PostgreSQL in the variables `dbt_project/profiles.yml` reads, and the
-  reader role as a dbt var, all read when the op runs.
+- The op runs `dbt build` in process (`run_dbt_in_process`: dbt's Python API, not a subprocess), with the
+  connection from DATABASE_URL or the embedded PostgreSQL in the variables `dbt_project/profiles.yml` reads,
+  and the reader role as a dbt var, all read when the op runs.
 """
 
 # No `from __future__ import annotations` here: Dagster reads the op's config and resource annotations
 # at definition time and cannot resolve them as strings.
 import os
+import queue
 import shutil
-import sys
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+import orjson
+from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import DBT_INDIRECT_SELECTION_ENV
 
 from glp_pipeline.database import EmbeddedPostgres, database_url
 from glp_pipeline.settings import Settings, environment_overrides, get_settings
@@ -35,11 +39,11 @@ from glp_pipeline.transform import (
 )
 
 DBT_OP = "glp_dbt"
-DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
-"""The venv's dbt, so the resource works whether or not the venv is on PATH."""
 PARSE_URL = "postgresql://glp@localhost:5432/glp"
 """Placeholder connection for `dbt parse`, which reads the profile but never connects."""
 FRESHNESS_GROUPS = frozenset({"marts"})
+RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
+"""The dbt events that carry a node's result (what dagster-dbt turns into materializations and checks)."""
 KEEP_RUN_TARGETS = 20
 """Each dbt invocation writes its artifacts to its own directory; keep the newest ones for debugging."""
 
@@ -104,10 +108,6 @@ class GlpDbtTranslator(DagsterDbtTranslator):
         return spec
 
 
-def dbt_resource(project: DbtProject) -> DbtCliResource:
-    return DbtCliResource(project_dir=project, dbt_executable=os.fspath(DBT_EXECUTABLE))
-
-
 def prune_run_targets(root: Path, keep: int = KEEP_RUN_TARGETS) -> None:
     """Delete all but the newest `keep` per-invocation artifact directories of the dbt op."""
     runs = sorted(
@@ -118,34 +118,99 @@ def prune_run_targets(root: Path, keep: int = KEEP_RUN_TARGETS) -> None:
 
 
 def build_dbt_assets(project: DbtProject, freshness_policy: dg.FreshnessPolicy) -> dg.AssetsDefinition:
+    translator = GlpDbtTranslator(freshness_policy)
+
     @dbt_assets(
-        manifest=project.manifest_path,
-        project=project,
-        name=DBT_OP,
-        dagster_dbt_translator=GlpDbtTranslator(freshness_policy),
+        manifest=project.manifest_path, project=project, name=DBT_OP, dagster_dbt_translator=translator
     )
-    def glp_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    def glp_dbt(context: dg.AssetExecutionContext) -> Iterator[Any]:
         settings = get_settings()
         url = database_url(settings)
         try:
             check_raw_tables(url)
         except TransformError as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
-        args = ["build", "--vars", dbt_vars(settings)]
-        # DBT_TARGET_PATH: dagster-dbt puts each invocation's artifacts in a directory under it and starts
-        # from the partial parse kept there.
-        env = dbt_environment(url) | {
-            "DBT_TARGET_PATH": os.fspath(project.target_path),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "DO_NOT_TRACK": "1",
-        }
-        with environment_overrides(env):
-            invocation = dbt.cli(args, context=context)
-            yield from invocation.stream()
-        # Keep this build's partial parse where the next invocation starts from.
-        latest = Path(invocation.target_path) / "partial_parse.msgpack"
-        if latest.exists():
-            shutil.copy2(latest, Path(project.target_path) / "partial_parse.msgpack")
-        prune_run_targets(project.target_path)
+        yield from run_dbt_in_process(
+            context, project, translator, ["build", "--vars", dbt_vars(settings)], url
+        )
 
     return glp_dbt
+
+
+def run_dbt_in_process(
+    context: dg.AssetExecutionContext,
+    project: DbtProject,
+    translator: DagsterDbtTranslator,
+    args: list[str],
+    url: str,
+) -> Iterator[Any]:
+    """`dbt <args>` in this process (dbt's Python API), its results as Dagster events while it runs.
+
+    Not `DbtCliResource`: its subprocess starts a second Python and imports dbt again, about 3 s of every
+    build on a small machine (most of what Dagster added to a pipeline run). dbt runs in a thread; its node
+    results come back through a callback and become the same events dagster-dbt makes of the CLI's log lines
+    (materializations, check results), selection included when a run materializes a subset. Each invocation
+    writes its artifacts to its own directory, starting from the last build's partial parse.
+    """
+    from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
+    from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+    from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import msg_to_dict
+
+    params = get_updated_cli_invocation_params_for_context(context, _manifest(project), translator)
+    target = Path(project.target_path) / f"{DBT_OP}-{context.run_id[:8]}-{time.time_ns():x}"
+    target.mkdir(parents=True, exist_ok=True)
+    partial_parse = Path(project.target_path) / "partial_parse.msgpack"
+    if partial_parse.exists():
+        shutil.copy2(partial_parse, target / partial_parse.name)
+    env = dbt_environment(url) | {
+        "DBT_TARGET_PATH": os.fspath(target),
+        "DBT_PROJECT_DIR": os.fspath(DBT_PROJECT_DIR),
+        "DBT_PROFILES_DIR": os.fspath(DBT_PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    if params.indirect_selection:
+        env[DBT_INDIRECT_SELECTION_ENV] = params.indirect_selection
+    results: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    outcome: dict[str, Any] = {}
+
+    def collect(msg: Any) -> None:
+        if msg.info.name in RESULT_EVENTS:
+            results.put(msg_to_dict(msg))
+
+    def build() -> None:
+        try:
+            with environment_overrides(env):
+                outcome["result"] = dbtRunner(callbacks=[collect]).invoke([*args, *params.selection_args])
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            results.put(None)
+
+    worker = threading.Thread(target=build, name="glp-dbt", daemon=True)
+    worker.start()
+    while (raw := results.get()) is not None:
+        event = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
+        yield from event.to_default_asset_events(
+            manifest=params.manifest, dagster_dbt_translator=translator, context=context, target_path=target
+        )
+    worker.join()
+    if (target / partial_parse.name).exists():
+        shutil.copy2(target / partial_parse.name, partial_parse)
+    prune_run_targets(Path(project.target_path))
+    if "error" in outcome:
+        raise dg.Failure(f"dbt {args[0]} failed: {outcome['error']}") from outcome["error"]
+    result = outcome["result"]
+    if not result.success:
+        failures = [
+            f"{r.node.name}: {(r.message or r.status)}"
+            for r in (getattr(result.result, "results", None) or [])
+            if str(getattr(r.status, "value", r.status)) in ("error", "fail", "runtime error")
+        ]
+        detail = "; ".join(failures) or str(result.exception or "see the dbt log")
+        raise dg.Failure(f"dbt {args[0]} failed: {detail}")
+
+
+def _manifest(project: DbtProject) -> dict[str, Any]:
+    return orjson.loads(Path(project.manifest_path).read_bytes())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from glp_pipeline.defs.dbt import build_dbt_assets, build_dbt_project, dbt_resource
+from glp_pipeline.defs.dbt import build_dbt_assets, build_dbt_project
 from glp_pipeline.defs.ingest import build_ingest_assets, freshness_policy
 from glp_pipeline.defs.schedules import build_jobs, build_schedules
 from glp_pipeline.defs.sensors import glp_run_failure_sensor, glp_subscription_expiry_sensor
@@ -27,7 +27,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=list(jobs.values()),
         schedules=build_schedules(settings, jobs, assets),
         sensors=[glp_run_failure_sensor, glp_subscription_expiry_sensor],
-        resources={"dbt": dbt_resource(project)},
     )
 
 

@@ -114,3 +114,18 @@ def test_expiry_sensor_alerts_each_subscription_once(built, glp_env, webhook):
     second = glp_subscription_expiry_sensor(dg.build_sensor_context())
     assert second.skip_message.startswith("No subscription newly within 30 days")
     assert len(webhook.received) == 1
+
+
+def test_a_subset_of_the_dbt_assets_builds_only_that_subset(built, glp_defs, tmp_path):
+    """dbt runs in process: a run that materializes one model (e.g. from the UI) builds and tests that one."""
+    with pytest.MonkeyPatch.context() as mp:
+        apply_env(mp, env_values(tmp_path / "glp-home", built.server, built.sim, built.url))
+        mp.chdir(tmp_path)
+        defs = glp_defs.defs
+        summary = dg.AssetKey(["reporting", "device_summary"])
+        result = dg.materialize(
+            defs.assets, selection=[summary], instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+        )
+    assert result.success
+    assert {m.asset_key for m in _events(result)} == {summary}
+    assert {c.asset_key for c in result.get_asset_check_evaluations()} <= {summary}
