@@ -103,6 +103,9 @@ def run_forever(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 84
 
     sim = GreenLakeSimulator(config)
     sock = bind_socket(host, port)
+    # Listen before announcing the URL: a client that acts on the banner at once then waits in the backlog
+    # until uvicorn accepts, instead of being refused while the server is still starting.
+    sock.listen(2048)
     port = sock.getsockname()[1]
     base = f"http://{_url_host(host)}:{port}"
     print(
