@@ -299,8 +299,36 @@ def simulate(
         float | None, typer.Option(min=0, help="Tokens die after N seconds, whatever expires_in said.")
     ] = None,
     omit_total: Annotated[bool, typer.Option(help="Leave `total` out of list envelopes.")] = False,
+    central: Annotated[
+        bool,
+        typer.Option(
+            "--central",
+            help="Also serve the Aruba Central simulator (New and Classic Central on one port, "
+            "--central-port), its devices overlapping this GreenLake inventory; it prints its ARUBA_* "
+            "settings. The fault and rate-limit options apply to it too.",
+        ),
+    ] = False,
+    central_port: Annotated[
+        int, typer.Option(help="Port of the Central simulator (0 picks a free one).")
+    ] = 8401,
+    central_only_devices: Annotated[
+        int, typer.Option(min=0, help="Devices only Central knows (besides GreenLake's network gear).")
+    ] = 50,
+    central_clients: Annotated[int, typer.Option(min=0, help="Clients in the Central simulator.")] = 5000,
+    central_client_id: Annotated[str, typer.Option(help="New Central client id.")] = "central-sim-client",
+    central_client_secret: Annotated[
+        str, typer.Option(help="New Central client secret.")
+    ] = "central-sim-secret",  # noqa: S107 - the simulator's demo credential
+    classic_client_id: Annotated[str, typer.Option(help="Classic Central client id.")] = "classic-sim-client",
+    classic_client_secret: Annotated[
+        str, typer.Option(help="Classic Central client secret.")
+    ] = "classic-sim-secret",  # noqa: S107 - the simulator's demo credential
+    classic_refresh_token: Annotated[
+        str, typer.Option(help="Classic Central refresh token valid at start (it rotates at first use).")
+    ] = "classic-sim-refresh-token",  # noqa: S107 - the simulator's demo credential
 ) -> None:
-    """Run the GreenLake simulator (token, devices and subscriptions APIs) until Ctrl-C.
+    """Run the GreenLake simulator (token, devices and subscriptions APIs) until Ctrl-C; with --central,
+    the Aruba Central simulator beside it on its own port.
 
     Point GLP_BASE_URL at it and GLP_TOKEN_URL at its /as/token.oauth2, with its client id and secret; the
     fault options make it harsher than GreenLake to see how a client copes."""
@@ -330,7 +358,35 @@ def simulate(
             omit_total=omit_total,
         ),
     )
-    run_forever(config, host, port)
+    if not central:
+        run_forever(config, host, port)
+        return
+    from glp_pipeline.simulator.central import CentralSimulatorConfig
+    from glp_pipeline.simulator.central.server import central_banner, start_central
+
+    central_config = CentralSimulatorConfig(
+        seed=seed,
+        glp_devices=devices,
+        glp_subscriptions=subscriptions,
+        central_only_devices=central_only_devices,
+        clients=central_clients,
+        client_id=central_client_id,
+        client_secret=central_client_secret,
+        classic_client_id=classic_client_id,
+        classic_client_secret=classic_client_secret,
+        classic_refresh_token=classic_refresh_token,
+        rate_limits=rate_limits,
+        retry_after=retry_after,
+        page_cap=page_cap,
+        faults=config.faults.model_copy(),
+        now=config.now,
+    )
+    central_sim, central_server = start_central(central_config, host, central_port)
+    typer.echo(central_banner(central_sim, central_server), err=True)
+    try:
+        run_forever(config, host, port)
+    finally:
+        central_server.stop()
 
 
 @app.command()
