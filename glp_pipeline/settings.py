@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -51,6 +52,66 @@ class Settings(BaseSettings):
         "`/authorization/v2/oauth2/{workspaceId}/token`.",
     )
     glp_base_url: str = Field(default=GLOBAL_BASE_URL, description="GreenLake API base URL.")
+
+    # --- Aruba Central (optional: without these nothing Aruba runs or appears) ----------------------
+    aruba_mode: Literal["new", "classic"] | None = Field(
+        default=None,
+        description="Which Central API to sync from. Unset: New Central when ARUBA_CLIENT_ID and "
+        "ARUBA_CLIENT_SECRET are set, else Classic when its client and refresh token are, else none.",
+    )
+    aruba_client_id: str | None = Field(
+        default=None, description="New Central: personal API client id (scoped to the Central service)."
+    )
+    aruba_client_secret: SecretStr | None = Field(default=None, description="New Central: client secret.")
+    aruba_token_url: str = Field(
+        default=SSO_TOKEN_URL, description="New Central token endpoint (the GreenLake SSO issuer)."
+    )
+    aruba_base_url: str | None = Field(
+        default=None,
+        description="New Central API base URL of the account's cluster, e.g. "
+        "https://us1.api.central.arubanetworks.com (no default: it depends on the cluster).",
+    )
+    aruba_classic_base_url: str | None = Field(
+        default=None,
+        description="Classic Central API gateway of the cluster, e.g. "
+        "https://apigw-prod2.central.arubanetworks.com.",
+    )
+    aruba_classic_client_id: str | None = Field(default=None, description="Classic API gateway client id.")
+    aruba_classic_client_secret: SecretStr | None = Field(
+        default=None, description="Classic API gateway client secret."
+    )
+    aruba_classic_refresh_token: SecretStr | None = Field(
+        default=None,
+        description="The refresh token to start from. Each refresh rotates it; the rotated pair is kept in "
+        "glp.central_tokens, so this is read again only when it changes (a new token pasted in).",
+    )
+    aruba_classic_access_token: SecretStr | None = Field(
+        default=None, description="Optional access token to use before the first refresh."
+    )
+    aruba_pacing: bool = Field(default=True, description="Keep Central calls under the budgets below.")
+    aruba_requests_per_hour: int = Field(
+        default=5000, ge=1, description="New Central calls per hour (account-wide; not published)."
+    )
+    aruba_classic_requests_per_second: int = Field(
+        default=7, ge=1, description="Classic Central calls per second (account-wide)."
+    )
+    aruba_classic_requests_per_day: int = Field(
+        default=5000,
+        ge=1,
+        description="Classic Central calls per day (the base allowance; it resets at 00:00 UTC).",
+    )
+    aruba_page_size: int = Field(default=1000, ge=1, le=1000, description="Items per Central list page.")
+    aruba_clients_filter: str | None = Field(
+        default="status in ('Connected', 'Failed')",
+        description="New Central /clients filter (the API's own default is connected clients only). The "
+        "default matches what Classic lists: connected and failed clients.",
+    )
+    aruba_clients_timerange: Literal["3H", "1D", "1W", "1M", "3M"] = Field(
+        default="3H", description="Classic /monitoring/v2/clients: clients seen within this range."
+    )
+    aruba_sync_interval_minutes: int = Field(
+        default=60, ge=1, le=1440, description="Cadence of the scheduled Aruba Central sync (Dagster)."
+    )
 
     # --- Database ---------------------------------------------------------------------------------
     database_url: SecretStr | None = Field(
@@ -232,6 +293,43 @@ class Settings(BaseSettings):
     @property
     def has_greenlake_credentials(self) -> bool:
         return bool(self.glp_client_id and self.glp_client_secret)
+
+    @property
+    def aruba_effective_mode(self) -> Literal["new", "classic"] | None:
+        """ARUBA_MODE, else inferred from which credentials are set (New first); None: no Aruba Central."""
+        if self.aruba_mode is not None:
+            return self.aruba_mode
+        if self.aruba_client_id and self.aruba_client_secret:
+            return "new"
+        if (
+            self.aruba_classic_client_id
+            and self.aruba_classic_client_secret
+            and self.aruba_classic_refresh_token
+        ):
+            return "classic"
+        return None
+
+    @property
+    def has_aruba(self) -> bool:
+        """Whether Aruba Central is configured at all (its assets, schedule and sync exist only then)."""
+        return self.aruba_effective_mode is not None
+
+    def aruba_missing_settings(self) -> list[str]:
+        """The settings the chosen Central mode still needs (empty when it can run)."""
+        if self.aruba_effective_mode == "classic":
+            needed = {
+                "ARUBA_CLASSIC_BASE_URL": self.aruba_classic_base_url,
+                "ARUBA_CLASSIC_CLIENT_ID": self.aruba_classic_client_id,
+                "ARUBA_CLASSIC_CLIENT_SECRET": self.aruba_classic_client_secret,
+                "ARUBA_CLASSIC_REFRESH_TOKEN": self.aruba_classic_refresh_token,
+            }
+        else:
+            needed = {
+                "ARUBA_BASE_URL": self.aruba_base_url,
+                "ARUBA_CLIENT_ID": self.aruba_client_id,
+                "ARUBA_CLIENT_SECRET": self.aruba_client_secret,
+            }
+        return [name for name, value in needed.items() if not value]
 
     @property
     def pgdata_dir(self) -> Path:
