@@ -123,14 +123,15 @@ class _ProgressDisplay:
         self.progress.update(self.tasks[resource], completed=fetched, total=total)
 
 
-def _print_report(report, elapsed: float) -> None:
-    table = Table(title=f"{report.mode.capitalize()} sync, {elapsed:.1f} s")
-    for column in ("resource", "fetched", "inserted", "updated", "removed", "GreenLake total", "complete"):
+def _print_report(report, elapsed: float, title: str | None = None) -> None:
+    table = Table(title=f"{title or report.mode.capitalize() + ' sync'}, {elapsed:.1f} s")
+    source = "Central total" if title else "GreenLake total"
+    for column in ("resource", "fetched", "inserted", "updated", "removed", source, "complete"):
         table.add_column(column, justify="left" if column == "resource" else "right")
     for resource, c in report.counts.items():
         complete = "yes" if c.complete else ("unverified" if c.total_reported is None else "no")
         table.add_row(
-            resource,
+            resource.removeprefix("central_") if title else resource,
             str(c.fetched),
             str(c.inserted),
             str(c.updated),
@@ -155,6 +156,15 @@ def sync(
         bool, typer.Option("--devices", help="Sync devices only (with --subscriptions: both).")
     ] = False,
     subscriptions: Annotated[bool, typer.Option("--subscriptions", help="Sync subscriptions only.")] = False,
+    central: Annotated[
+        bool,
+        typer.Option(
+            "--central",
+            help="Sync Aruba Central (devices and clients) instead of GreenLake; with --devices or "
+            "--clients, only those. Every Central sync reads everything.",
+        ),
+    ] = False,
+    clients: Annotated[bool, typer.Option("--clients", help="With --central: sync clients only.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Read everything; detects removals.")] = False,
     incremental: Annotated[
         bool, typer.Option("--incremental", help="Only what changed since the last run.")
@@ -178,13 +188,26 @@ def sync(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
-    """Sync GreenLake devices and subscriptions into PostgreSQL (incremental once a full run exists)."""
+    """Sync GreenLake devices and subscriptions into PostgreSQL (incremental once a full run exists), or
+    Aruba Central devices and clients with --central."""
     from glp_pipeline.backup import export_inventory
     from glp_pipeline.greenlake import GreenLakeClient
     from glp_pipeline.sync import run_sync
 
     if full and incremental:
         raise _fail("choose one of --full and --incremental", code=2)
+    if central:
+        _check_central_flags(
+            subscriptions=subscriptions,
+            incremental=incremental,
+            json_only=json_only,
+            backups=backup is not None or subscription_backup is not None,
+            api_filter=api_filter,
+        )
+        _sync_central(_central_resources(devices, clients), quiet)
+        return
+    if clients:
+        raise _fail("--clients is an Aruba Central resource: use it with --central", code=2)
     if api_filter and not json_only:
         raise _fail(
             "--filter works only with --json-only: a filtered read stored in the database would make every "
@@ -217,6 +240,58 @@ def sync(
             settings, client, resources=resources, mode=mode, backups=backups, progress=progress
         )
     _print_report(report, time.monotonic() - started)
+
+
+def _check_central_flags(
+    *, subscriptions: bool, incremental: bool, json_only: bool, backups: bool, api_filter: str | None
+) -> None:
+    """The GreenLake-only flags have no meaning for a Central sync: refuse them rather than ignore them."""
+    if subscriptions:
+        raise _fail(
+            "--subscriptions is a GreenLake resource; Aruba Central has --devices and --clients", code=2
+        )
+    if incremental:
+        raise _fail(
+            "--incremental: Central's monitoring lists have no changed-since filter, every Central sync is "
+            "a full read",
+            code=2,
+        )
+    if json_only or backups or api_filter:
+        raise _fail("--json-only, --backup, --subscription-backup and --filter are GreenLake-only", code=2)
+
+
+def _central_resources(devices: bool, clients: bool) -> tuple[str, ...]:
+    if devices == clients:  # neither flag (or both) means both
+        return ("devices", "clients")
+    return ("devices",) if devices else ("clients",)
+
+
+def _sync_central(resources: tuple[str, ...], quiet: bool) -> None:
+    """`glp sync --central`: the configured Central mode into `aruba_raw`, with sync history."""
+    from glp_pipeline.central import central_client
+    from glp_pipeline.central.sync import run_central_sync
+    from glp_pipeline.database import database_url
+
+    settings = get_settings()
+    _setup_logging(settings)
+    if not settings.has_aruba:
+        raise _fail(
+            "Aruba Central is not configured. For New Central set ARUBA_CLIENT_ID, ARUBA_CLIENT_SECRET and "
+            "ARUBA_BASE_URL; for Classic set ARUBA_CLASSIC_BASE_URL, ARUBA_CLASSIC_CLIENT_ID, "
+            "ARUBA_CLASSIC_CLIENT_SECRET and ARUBA_CLASSIC_REFRESH_TOKEN (see .env.example)."
+        )
+    missing = settings.aruba_missing_settings()
+    if missing:
+        raise _fail(f"Aruba Central ({settings.aruba_effective_mode} mode) also needs {', '.join(missing)}.")
+    started = time.monotonic()
+    with _friendly_errors():
+        url = database_url(settings)
+        with (
+            central_client(settings, url=url) as client,
+            _ProgressDisplay(not quiet and err_console.is_terminal) as progress,
+        ):
+            report = run_central_sync(settings, client, resources=resources, url=url, progress=progress)
+    _print_report(report, time.monotonic() - started, title=f"Aruba Central ({report.central_mode}) sync")
 
 
 @app.command()

@@ -82,17 +82,20 @@ os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
-def pipeline_for(settings: Settings, url: str) -> dlt.Pipeline:
-    """The dlt pipeline for a destination. Working state is kept per database so switching DATABASE_URL
-    never applies one database's incremental cursor to another."""
+def pipeline_for(
+    settings: Settings, url: str, *, name: str = PIPELINE_NAME, dataset: str = RAW_DATASET
+) -> dlt.Pipeline:
+    """The dlt pipeline for a destination (`name`/`dataset`: GreenLake's by default, Aruba Central passes its
+    own). Working state is kept per database so switching DATABASE_URL never applies one database's
+    incremental cursor to another."""
     tag = hashlib.sha256(redact_url(url).encode()).hexdigest()[:12]
     pipelines_dir = settings.dlt_dir / tag
     pipelines_dir.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
+        pipeline_name=name,
         pipelines_dir=str(pipelines_dir),
         destination=dlt.destinations.postgres(credentials=url),
-        dataset_name=RAW_DATASET,
+        dataset_name=dataset,
     )
 
 
@@ -190,22 +193,26 @@ def sync_lock(
     resources: tuple[str, ...],
     trigger: str,
     dagster_run_id: str | None,
+    *,
+    key: int = SYNC_LOCK_KEY,
+    runners: str = "a scheduled Dagster run, `glp sync` or an assignment's re-sync",
 ) -> Iterator[None]:
-    """Hold PostgreSQL's advisory lock for GLP Sync runs while one runs.
+    """Hold PostgreSQL's advisory lock `key` for GLP Sync runs while one runs.
 
     A scheduled Dagster run, `glp sync` and an assignment's re-sync can start at the same moment; two runs
     writing `greenlake_raw` together would interleave dlt loads and pipeline state. The second waits up to
     `wait_seconds` (GLP_SYNC_LOCK_WAIT_SECONDS), then fails with a `SyncBusyError`, recorded in the sync
     history, that says so. The lock belongs to a connection of its own, so it also ends if the process dies.
+    Aruba Central's sync takes its own `key` (it shares neither raw tables nor dlt state with GreenLake's);
+    `runners` says in the busy message who else may hold it.
     """
     with connect(url, autocommit=True) as lock:  # closing it ends the session, and with it the lock
         deadline = time.monotonic() + wait_seconds
-        while not lock.execute("select pg_try_advisory_lock(%s)", (SYNC_LOCK_KEY,)).fetchone()[0]:  # type: ignore[index]
+        while not lock.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:  # type: ignore[index]
             if time.monotonic() >= deadline:
                 message = (
-                    f"Another sync of this database is running (waited {wait_seconds:g} s): a scheduled "
-                    "Dagster run, `glp sync` or an assignment's re-sync. Run this one again once it has "
-                    "finished (`glp history` lists runs)."
+                    f"Another sync of this database is running (waited {wait_seconds:g} s): {runners}. "
+                    "Run this one again once it has finished (`glp history` lists runs)."
                 )
                 run = history.SyncRun(
                     mode=mode, resources=list(resources), trigger=trigger, dagster_run_id=dagster_run_id

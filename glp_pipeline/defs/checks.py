@@ -87,8 +87,10 @@ def baseline(conn: psycopg.Connection, resource: str, run_id: str, started_at: d
     return Baseline(live=int(row[1]), full_sync_run_id=row[0])
 
 
-def completeness_result(asset_key: dg.AssetKey, counts: history.ResourceCounts) -> dg.AssetCheckResult:
-    """Fetched == GreenLake's total and the client finished a consistent read."""
+def completeness_result(
+    asset_key: dg.AssetKey, counts: history.ResourceCounts, service: str = "GreenLake"
+) -> dg.AssetCheckResult:
+    """Fetched == the API's total (`service`: who reported it) and the client finished a consistent read."""
     metadata = {
         "fetched": counts.fetched,
         "total_reported": counts.total_reported,
@@ -102,7 +104,7 @@ def completeness_result(asset_key: dg.AssetKey, counts: history.ResourceCounts) 
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
             description=(
-                "GreenLake sent no total, so the read went on to the first empty page and its count "
+                f"{service} sent no total, so the read went on to the end of the list and its count "
                 f"({counts.fetched}) could not be verified."
             ),
             metadata=metadata,
@@ -113,7 +115,7 @@ def completeness_result(asset_key: dg.AssetKey, counts: history.ResourceCounts) 
         check_name=COMPLETENESS,
         passed=passed,
         description=(
-            f"Read {counts.fetched} of the {counts.total_reported} objects GreenLake reported"
+            f"Read {counts.fetched} of the {counts.total_reported} objects {service} reported"
             + ("." if passed else "; the read was not complete.")
         ),
         metadata=metadata,
