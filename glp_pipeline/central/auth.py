@@ -148,8 +148,8 @@ class MemoryTokenStore:
 class DatabaseTokenStore:
     """The pair in `glp.central_tokens`, one row per (gateway base URL, client id); module docstring: why.
 
-    `exclusive()` opens a connection, takes a transaction-scoped advisory lock for the application, reads
-    the row, and commits the saved pair when the block ends (a failed refresh rolls back: nothing saved).
+    `exclusive()` opens a connection, takes a transaction-scoped advisory lock, reads the row, and commits
+    the saved pair when the block ends (a failed refresh rolls back: nothing saved).
     """
 
     def __init__(self, url: str, *, base_url: str, client_id: str) -> None:
@@ -161,42 +161,39 @@ class DatabaseTokenStore:
     def exclusive(self) -> Iterator[TokenSlot]:
         from glp_pipeline.database import connect
 
-        with connect(self._url) as conn:
-            conn.execute(TOKENS_DDL)
-            conn.commit()
-            with conn.transaction():
+        with connect(self._url) as conn, conn.transaction():
+            # One lock for every application: refreshes are rare, and the table's creation is covered too.
+            conn.execute("select pg_advisory_xact_lock(hashtext('glp.central_tokens'))")
+            if conn.execute("select to_regclass('glp.central_tokens')").fetchone()[0] is None:  # type: ignore[index]
+                conn.execute(TOKENS_DDL)
+            row = conn.execute(
+                "select refresh_token, access_token, access_expires_at, seed_fingerprint, rotations"
+                " from glp.central_tokens where base_url = %s and client_id = %s",
+                (self.base_url, self.client_id),
+            ).fetchone()
+            slot = _Slot(StoredTokens(*row) if row else None)
+            yield slot
+            if slot.saved is not None:
+                saved = slot.saved
                 conn.execute(
-                    "select pg_advisory_xact_lock(hashtext('glp.central_tokens'), hashtext(%s))",
-                    (f"{self.base_url}|{self.client_id}",),
+                    "insert into glp.central_tokens (base_url, client_id, refresh_token, access_token,"
+                    " access_expires_at, seed_fingerprint, rotations, rotated_at)"
+                    " values (%s, %s, %s, %s, %s, %s, %s, now())"
+                    " on conflict (base_url, client_id) do update set"
+                    " refresh_token = excluded.refresh_token, access_token = excluded.access_token,"
+                    " access_expires_at = excluded.access_expires_at,"
+                    " seed_fingerprint = excluded.seed_fingerprint, rotations = excluded.rotations,"
+                    " rotated_at = excluded.rotated_at",
+                    (
+                        self.base_url,
+                        self.client_id,
+                        saved.refresh_token,
+                        saved.access_token,
+                        saved.expires_at,
+                        saved.seed_fingerprint,
+                        saved.rotations,
+                    ),
                 )
-                row = conn.execute(
-                    "select refresh_token, access_token, access_expires_at, seed_fingerprint, rotations"
-                    " from glp.central_tokens where base_url = %s and client_id = %s",
-                    (self.base_url, self.client_id),
-                ).fetchone()
-                slot = _Slot(StoredTokens(*row) if row else None)
-                yield slot
-                if slot.saved is not None:
-                    saved = slot.saved
-                    conn.execute(
-                        "insert into glp.central_tokens (base_url, client_id, refresh_token, access_token,"
-                        " access_expires_at, seed_fingerprint, rotations, rotated_at)"
-                        " values (%s, %s, %s, %s, %s, %s, %s, now())"
-                        " on conflict (base_url, client_id) do update set"
-                        " refresh_token = excluded.refresh_token, access_token = excluded.access_token,"
-                        " access_expires_at = excluded.access_expires_at,"
-                        " seed_fingerprint = excluded.seed_fingerprint, rotations = excluded.rotations,"
-                        " rotated_at = excluded.rotated_at",
-                        (
-                            self.base_url,
-                            self.client_id,
-                            saved.refresh_token,
-                            saved.access_token,
-                            saved.expires_at,
-                            saved.seed_fingerprint,
-                            saved.rotations,
-                        ),
-                    )
 
 
 class RefreshTokenManager(CachedTokenManager):
