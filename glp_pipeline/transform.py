@@ -90,10 +90,17 @@ def check_raw_tables(url: str) -> None:
 def dbt_vars(settings: Settings) -> str:
     """The `--vars` of every dbt invocation (parse included, so that a build reuses its parse).
 
+    `aruba_enabled`: Aruba Central's models exist only when it is configured (nothing Aruba otherwise).
     `reader_login`: on the embedded server (trust authentication on a local socket) the reader role may log
     in itself, so the read-only surfaces connect as it and no statement can switch back to a wider role.
     """
-    return json.dumps({"reader_role": settings.glp_reader_role, "reader_login": uses_embedded(settings)})
+    return json.dumps(
+        {
+            "reader_role": settings.glp_reader_role,
+            "reader_login": uses_embedded(settings),
+            "aruba_enabled": settings.has_aruba,
+        }
+    )
 
 
 def run_dbt(args: list[str], settings: Settings, url: str | None = None, quiet: bool = True) -> BuildReport:

@@ -12,9 +12,10 @@ from typing import Literal
 
 from mcp.server.mcpserver import MCPServer
 
+from glp_pipeline.settings import get_settings
 from mcp_server import resources
 from mcp_server.common import MAX_PAGE_SIZE
-from mcp_server.tools import ask, devices, overview, sql, subscriptions
+from mcp_server.tools import ask, central, devices, overview, sql, subscriptions
 
 __all__ = ["MAX_PAGE_SIZE", "Transport", "build_server"]
 
@@ -34,4 +35,6 @@ def build_server() -> MCPServer:
     server = MCPServer("GLP Sync", instructions=INSTRUCTIONS)
     for module in (overview, devices, subscriptions, sql, ask, resources):
         module.register(server)
+    if get_settings().has_aruba:  # without Aruba Central configured, nothing Aruba appears
+        central.register(server)
     return server

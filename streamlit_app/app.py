@@ -1,6 +1,7 @@
 """GLP Sync dashboard: `uv run streamlit run streamlit_app/app.py`.
 
-A multipage app (`st.navigation`): Overview, Devices, Subscriptions, Sync, Bulk assignment, Chat. When
+A multipage app (`st.navigation`): Overview, Devices, Subscriptions, Sync, Bulk assignment, Chat (and
+Clients and Cross-platform when Aruba Central is configured). When
 `GLP_DASHBOARD_PASSWORD` is set, or Streamlit's secrets configure OIDC for `st.login` (an `[auth]` section),
 the only page before login is the sign-in.
 """
@@ -16,6 +17,7 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 if ROOT not in sys.path:  # `streamlit run` puts only streamlit_app/ on the path
     sys.path.insert(0, ROOT)
 
+from glp_pipeline.settings import get_settings  # noqa: E402
 from streamlit_app import common  # noqa: E402
 
 st.set_page_config(page_title="GLP Sync", page_icon=":material/dns:", layout="wide")
@@ -29,6 +31,11 @@ if common.is_authenticated():
         st.Page("pages/assign.py", title="Bulk assignment", icon=":material/upload_file:"),
         st.Page("pages/chat.py", title="Chat", icon=":material/chat:"),
     ]
+    if get_settings().has_aruba:  # without Aruba Central configured, nothing Aruba appears
+        pages[3:3] = [
+            st.Page("pages/clients.py", title="Clients", icon=":material/wifi:"),
+            st.Page("pages/cross_platform.py", title="Cross-platform", icon=":material/compare_arrows:"),
+        ]
     navigation = st.navigation(pages)
     common.logout_button()
 else:

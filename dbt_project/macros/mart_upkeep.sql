@@ -23,11 +23,13 @@
     declare legacy record;
     begin
         -- Indexes an earlier version created through dbt's own `indexes` config (named by an md5 hash):
-        -- the stable-named ones above replace them.
+        -- the stable-named ones above replace them. Only for incremental marts: a mart rebuilt as a whole
+        -- table keeps dbt's `indexes` config (its old table still holds stable names while the hook runs).
         for legacy in
             select indexname from pg_indexes
             where schemaname = '{{ this.schema }}' and tablename = '{{ this.identifier }}'
               and indexname ~ '^[0-9a-f]{32}$'
+              and {{ 'true' if model.config.materialized == 'incremental' else 'false' }}
         loop
             execute format('drop index %I.%I', '{{ this.schema }}', legacy.indexname);
         end loop;
