@@ -24,7 +24,7 @@ from typing import Any
 
 import dagster as dg
 import orjson
-from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import DBT_INDIRECT_SELECTION_ENV
 
 from glp_pipeline.database import EmbeddedPostgres, database_url
@@ -88,10 +88,12 @@ def build_dbt_project(settings: Settings) -> DbtProject:
 
 
 class GlpDbtTranslator(DagsterDbtTranslator):
-    """dagster-dbt's keys; the group is the model's schema; the marts get the freshness policy."""
+    """dagster-dbt's keys; the group is the model's schema; the marts get the freshness policy. Several raw
+    tables may be one asset (Aruba Central's device tables of both API generations are `aruba/devices`, the
+    asset the Central sync materializes), so duplicate source keys are allowed."""
 
     def __init__(self, freshness_policy: dg.FreshnessPolicy | None = None) -> None:
-        super().__init__()
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
         self.freshness_policy = freshness_policy
 
     def get_asset_spec(
