@@ -278,7 +278,7 @@ def _sync_central(resources: tuple[str, ...], quiet: bool) -> None:
         raise _fail(
             "Aruba Central is not configured. For New Central set ARUBA_CLIENT_ID, ARUBA_CLIENT_SECRET and "
             "ARUBA_BASE_URL; for Classic set ARUBA_CLASSIC_BASE_URL, ARUBA_CLASSIC_CLIENT_ID, "
-            "ARUBA_CLASSIC_CLIENT_SECRET and ARUBA_CLASSIC_REFRESH_TOKEN (see .env.example)."
+            "ARUBA_CLASSIC_CLIENT_SECRET and ARUBA_CLASSIC_REFRESH_TOKEN."
         )
     missing = settings.aruba_missing_settings()
     if missing:

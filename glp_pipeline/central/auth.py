@@ -251,29 +251,39 @@ class RefreshTokenManager(CachedTokenManager):
     def _fetch(self) -> Token:
         seed = self._seed.get_secret_value()
         seed_print = fingerprint(seed)
-        with self._store.exclusive() as slot:
-            current = slot.current
-            if current is None or current.seed_fingerprint != seed_print:
-                if current is not None:
-                    log.info("ARUBA_CLASSIC_REFRESH_TOKEN changed: starting the Classic token chain from it")
-                access = self._seed_access.get_secret_value() if self._seed_access is not None else None
-                current = StoredTokens(seed, access, None, seed_print, 0)
-            self._remember_refresh(current.refresh_token)
-            reusable = self._reusable(current)
-            if reusable is not None:
-                return reusable
-            self._spending = current.refresh_token
-            try:
-                token = super()._fetch()  # the retry policy around _request_token
-            finally:
-                self._spending = None
-            assert self.last_rotation is not None
-            rotated = replace(
-                self.last_rotation, seed_fingerprint=seed_print, rotations=current.rotations + 1
-            )
-            slot.save(rotated)
-            self.last_rotation = rotated
-            return token
+        rotated = False
+        try:
+            with self._store.exclusive() as slot:
+                current = slot.current
+                if current is None or current.seed_fingerprint != seed_print:
+                    if current is not None:
+                        log.info("ARUBA_CLASSIC_REFRESH_TOKEN changed: the Classic token chain starts over")
+                    access = self._seed_access.get_secret_value() if self._seed_access is not None else None
+                    current = StoredTokens(seed, access, None, seed_print, 0)
+                self._remember_refresh(current.refresh_token)
+                reusable = self._reusable(current)
+                if reusable is not None:
+                    return reusable
+                self._spending = current.refresh_token
+                try:
+                    token = super()._fetch()  # the retry policy around _request_token
+                finally:
+                    self._spending = None
+                rotated = True
+                assert self.last_rotation is not None
+                self.last_rotation = replace(
+                    self.last_rotation, seed_fingerprint=seed_print, rotations=current.rotations + 1
+                )
+                slot.save(self.last_rotation)
+        except BaseException:
+            if rotated:  # the server has replaced the refresh token, and its successor was not stored
+                log.error(
+                    "Classic Central rotated the refresh token but the new one could not be stored; if the "
+                    "next sync reports the refresh token refused, %s",
+                    _RENEW_ADVICE,
+                )
+            raise
+        return token
 
     def _reusable(self, current: StoredTokens) -> Token | None:
         """The stored access token, when it is not known bad and not due for refresh."""
@@ -286,9 +296,9 @@ class RefreshTokenManager(CachedTokenManager):
         else:
             expires_at = current.expires_at
         remaining = (expires_at - now).total_seconds()
-        if remaining <= refresh_margin(max(remaining, 1.0), self._rng):
-            return None
         margin = refresh_margin(self._default_ttl, self._rng)
+        if remaining <= margin:
+            return None
         return Token(value=value, refresh_at=self._clock() + remaining - margin, expires_at=expires_at)
 
     def _remember_refresh(self, value: str) -> None:

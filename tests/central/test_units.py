@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 
 import httpx
 import psycopg
 import pytest
 
-from glp_pipeline.central import DatabaseTokenStore
+from glp_pipeline.central import DatabaseTokenStore, MemoryTokenStore
 from glp_pipeline.central.auth import QuerySecretFilter
 from glp_pipeline.greenlake.errors import IncompleteInventoryError, InvalidResponseError, PacingBudgetError
 from glp_pipeline.greenlake.pacing import Pacer, SharedLimit
@@ -177,3 +178,27 @@ def test_concurrent_refreshes_spend_the_refresh_token_once(central, classic_clie
     assert len(refreshes) == 1, "one client refreshed, the others took the stored pair"
     with psycopg.connect(database_url) as conn:
         assert conn.execute("select rotations from glp.central_tokens").fetchone()[0] == 1
+
+
+class _FailingStore:
+    """A store whose write fails after the refresh (the database went away mid-rotation)."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryTokenStore()
+
+    @contextmanager
+    def exclusive(self):
+        with self.inner.exclusive() as slot:
+            yield slot
+            raise RuntimeError("database gone")
+
+
+def test_an_unstored_rotation_is_logged_without_the_token(central, classic_client, caplog) -> None:
+    sim, server = central()
+    client = classic_client(sim, server, store=_FailingStore())
+    with caplog.at_level(logging.ERROR), pytest.raises(RuntimeError, match="database gone"):
+        client.tokens.get_token()
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("could not be stored" in m and "ARUBA_CLASSIC_REFRESH_TOKEN" in m for m in messages)
+    assert client.tokens.last_rotation is not None
+    assert not any(client.tokens.last_rotation.refresh_token in m for m in messages)
