@@ -7,7 +7,9 @@ raises rather than hand over a partial list. What differs, and lives here:
 `CentralClient` (New Central, `/network-monitoring/v1/...`)
 - client-credentials tokens (the GreenLake SSO issuer by default; 2 h), the shared `TokenManager`;
 - one account-wide hourly budget (`X-RateLimit-Limit` per hour; `X-RateLimit-Reset` an RFC 3339 time, or
-  a number, both read): paced as a shared window, held by the server's word when `Remaining` hits 0;
+  a number, both read): paced as a shared window, held by the server's word when `Remaining` hits 0, and
+  when that hold is longer than `max_budget_wait_seconds` the sync fails at once (`PacingBudgetError`)
+  rather than sleep most of an hour;
 - page-number paging (`limit` + `next`) followed to the end (`PageNumberIterator`);
 - the `{httpStatusCode, errorCode, message, debugId}` envelope; a 400 "Unknown query parameter" becomes
   `UnknownQueryParameterError` naming the parameter (network-monitoring refuses any it does not define).
@@ -169,7 +171,16 @@ class CentralClient(_CentralBase):
             enabled=config.pacing,
             clock=clock,
             sleep=sleep,
-            shared_limits=[SharedLimit("New Central requests per hour", config.requests_per_hour, HOUR)],
+            shared_limits=[
+                SharedLimit(
+                    "New Central requests per hour",
+                    config.requests_per_hour,
+                    HOUR,
+                    max_wait_seconds=config.max_budget_wait_seconds,
+                )
+            ],
+            max_hold_seconds=config.max_budget_wait_seconds,
+            service=self.service,
         )
 
     @classmethod

@@ -72,6 +72,7 @@ class CentralConfig(_Common):
     client_id: str
     client_secret: SecretStr
     requests_per_hour: int = 5000
+    max_budget_wait_seconds: float = 300.0  # a spent hourly window further off than this fails the sync
     clients_filter: str | None = "status in ('Connected', 'Failed')"
 
     def __post_init__(self) -> None:

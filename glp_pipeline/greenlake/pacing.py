@@ -100,7 +100,10 @@ class Pacer:
     """Sliding-window limiter per endpoint, plus optional shared windows. `enabled=False`: no-op (benchmarks).
 
     `default_rpm=None` leaves endpoints that are not in `budgets` unlimited on their own (only the shared
-    limits apply to them).
+    limits apply to them). `max_hold_seconds`: a hold the server asked for (`hold`, `hold_all`) that is
+    longer than this raises `PacingBudgetError` instead of sleeping (New Central's hourly window can be spent
+    for most of an hour); None waits however long (GreenLake's windows are a minute). `service` names the
+    API in that error.
     """
 
     def __init__(
@@ -113,12 +116,16 @@ class Pacer:
         sleep: Callable[[float], None] = time.sleep,
         window_seconds: float = WINDOW_SECONDS,
         shared_limits: Sequence[SharedLimit] = (),
+        max_hold_seconds: float | None = None,
+        service: str = "GreenLake",
     ) -> None:
         self.budgets = dict(DEFAULT_BUDGETS if budgets is None else budgets)
         self.default_rpm = default_rpm
         self.enabled = enabled
         self.window_seconds = window_seconds
         self.shared_limits = tuple(shared_limits)
+        self.max_hold_seconds = max_hold_seconds
+        self.service = service
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -139,6 +146,14 @@ class Pacer:
             with self._lock:
                 now = self._clock()
                 delay = max(self._held_until.get(key, 0.0), self._held_until.get(_ALL, 0.0)) - now
+                if self.max_hold_seconds is not None and delay > self.max_hold_seconds:
+                    resumes = datetime.now(UTC) + timedelta(seconds=delay)
+                    until = resumes.isoformat(timespec="seconds")
+                    raise PacingBudgetError(
+                        f"{self.service} said its rate-limit window is spent for {delay:.0f} s more (until "
+                        f"{until}), longer than the {self.max_hold_seconds:g} s a request may wait",
+                        resumes_at=resumes,
+                    )
                 if delay <= 0:
                     delay = self._window_delay(key, now)
                 if delay <= 0:

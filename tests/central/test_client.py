@@ -119,12 +119,23 @@ def test_new_5xx_retries_run_out_with_a_clear_error(central, new_client) -> None
 def test_new_paces_under_the_hourly_budget(central, new_client, fake_clock) -> None:
     sim, server = central(new_rate_limit_per_hour=3)
     sim.limiter = SlidingWindowLimiter(clock=fake_clock)  # the server counts on the test's clock too
-    client = new_client(sim, server, requests_per_hour=3, page_size=50)
+    client = new_client(sim, server, requests_per_hour=3, page_size=50, max_budget_wait_seconds=4000)
     for _ in range(2):
         list(client.list_gateways())
         list(client.list_switches())
     assert all(r.status == 200 for r in _api(sim, "/network-monitoring/"))
     assert client.stats.pacing_wait_seconds >= 3600, "the fourth call waited for the hour window"
+
+
+@pytest.mark.parametrize("reset_format", ["rfc3339", "seconds", "epoch"])
+def test_new_spent_hour_fails_at_once_rather_than_sleeping(central, new_client, reset_format) -> None:
+    sim, server = central(new_rate_limit_per_hour=2, rate_limit_reset_format=reset_format)
+    client = new_client(sim, server, page_size=100)
+    list(client.list_switches())
+    list(client.list_gateways())  # the answer says: 0 left for about an hour
+    with pytest.raises(PacingBudgetError, match="Aruba Central said its rate-limit window is spent"):
+        list(client.list_aps())
+    assert len(_api(sim, "/network-monitoring/")) == 2, "nothing sent into a spent window"
 
 
 def test_new_bad_credentials_name_the_settings(central, new_client) -> None:
