@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
@@ -509,7 +509,8 @@ def demo(
     if not serve:
         console.print(
             "\nModelled data: schemas marts (devices, subscriptions, device_subscriptions, device_tags, "
-            "subscription_tags) and reporting (views and summary tables); raw: greenlake_raw; "
+            "subscription_tags; with Aruba Central: central_devices, clients, sites) and reporting (views "
+            "and summary tables); raw: greenlake_raw, aruba_raw; "
             "sync history: glp.sync_history.",
             highlight=False,
         )
@@ -553,6 +554,14 @@ def _greenlake_environment(settings: Settings) -> dict[str, str]:
     if settings.glp_client_id and settings.glp_client_secret:
         env["GLP_CLIENT_ID"] = settings.glp_client_id
         env["GLP_CLIENT_SECRET"] = settings.glp_client_secret.get_secret_value()
+    if settings.aruba_effective_mode == "new" and settings.aruba_client_secret:  # e.g. the demo's simulator
+        env |= {
+            "ARUBA_MODE": "new",
+            "ARUBA_BASE_URL": settings.aruba_base_url or "",
+            "ARUBA_TOKEN_URL": settings.aruba_token_url,
+            "ARUBA_CLIENT_ID": settings.aruba_client_id or "",
+            "ARUBA_CLIENT_SECRET": settings.aruba_client_secret.get_secret_value(),
+        }
     return env
 
 
@@ -594,7 +603,7 @@ def _greenlake_for_demo(settings: Settings, devices: int, subscriptions: int) ->
 
     config = SimulatorConfig(devices=devices, subscriptions=subscriptions)
     sim = GreenLakeSimulator(config)
-    with sim.serve(host="127.0.0.1", port=0) as server:
+    with sim.serve(host="127.0.0.1", port=0) as server, _central_for_demo(settings, config) as aruba:
         console.print(
             f"GreenLake: no GLP_CLIENT_ID/GLP_CLIENT_SECRET set, using the simulator at {server.base_url}"
         )
@@ -604,8 +613,38 @@ def _greenlake_for_demo(settings: Settings, devices: int, subscriptions: int) ->
                 "glp_token_url": server.token_url,
                 "glp_client_id": config.client_id,
                 "glp_client_secret": SecretStr(config.client_secret),
+                **aruba,
             }
         )
+
+
+@contextmanager
+def _central_for_demo(settings: Settings, glp: Any) -> Iterator[dict[str, Any]]:
+    """Aruba Central as configured; or, when the demo simulates GreenLake and no Central is configured, the
+    Central simulator with the same seed (so most network devices are in both), reached like New Central."""
+    if settings.has_aruba:
+        console.print(f"Aruba Central: {settings.aruba_effective_mode} Central as configured")
+        yield {}
+        return
+    from glp_pipeline.simulator.central import CentralSimulator, CentralSimulatorConfig
+
+    config = CentralSimulatorConfig(
+        seed=glp.seed,
+        now=glp.now,
+        glp_devices=glp.devices,
+        glp_subscriptions=glp.subscriptions,
+        central_only_devices=max(1, glp.devices // 50),
+        clients=glp.devices * 2,
+    )
+    with CentralSimulator(config).serve(host="127.0.0.1", port=0) as server:
+        console.print(f"Aruba Central: none configured, using the Central simulator at {server.base_url}")
+        yield {
+            "aruba_mode": "new",
+            "aruba_base_url": server.base_url,
+            "aruba_token_url": f"{server.base_url}/as/token.oauth2",
+            "aruba_client_id": config.client_id,
+            "aruba_client_secret": SecretStr(config.client_secret),
+        }
 
 
 def _print_marts_summary(url: str) -> None:
@@ -627,6 +666,20 @@ def _print_marts_summary(url: str) -> None:
         table.add_row(str(device_type), str(total), str(assigned), str(unassigned))
     console.print(table)
     console.print(f"subscriptions ending within 30 days: {expiring[0]}, within 90 days: {expiring[1]}")
+    with connect(url) as conn:
+        if conn.execute("select to_regclass('reporting.device_platform_presence')").fetchone()[0]:
+            both, glp_only, central_only, clients = conn.execute(
+                "select count(*) filter (where presence = 'both'),"
+                " count(*) filter (where presence = 'greenlake_only' and is_network_device),"
+                " count(*) filter (where presence = 'central_only'),"
+                " (select count(*) from marts.clients where not is_removed)"
+                " from reporting.device_platform_presence"
+            ).fetchone()
+            console.print(
+                f"Aruba Central: {both} devices in both, {glp_only} network devices in GreenLake only, "
+                f"{central_only} in Central only; {clients} clients",
+                highlight=False,
+            )
 
 
 def _print_build(report) -> None:

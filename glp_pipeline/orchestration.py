@@ -164,19 +164,31 @@ class OrchestrationError(RuntimeError):
 
 def materialize_all(mode: str = "full") -> str:
     """Run the full (or incremental) job in this process, recorded in the Dagster instance of
-    `DAGSTER_HOME` so the run shows in the UI. Returns the run id; raises OrchestrationError on failure.
+    `DAGSTER_HOME` so the run shows in the UI, then (when Aruba Central is configured) the Central sync job,
+    whose dbt models read GreenLake's marts too. Returns the (GreenLake) run id; raises OrchestrationError on
+    failure.
 
-    The environment (DAGSTER_HOME, GLP_DAGSTER_PG_URL, DATABASE_URL, GLP_*) must be set before the call:
-    the code location reads the settings when it is first imported."""
-    from dagster import DagsterInstance
-
+    The environment (DAGSTER_HOME, GLP_DAGSTER_PG_URL, DATABASE_URL, GLP_*, ARUBA_*) must be set before the
+    call: the code location reads the settings when it is first imported."""
     from glp_pipeline.defs.definitions import defs
     from glp_pipeline.defs.ingest import INGEST_OP
     from glp_pipeline.defs.schedules import FULL_JOB, INCREMENTAL_JOB
 
-    job = defs.resolve_job_def(FULL_JOB if mode == "full" else INCREMENTAL_JOB)
+    job = FULL_JOB if mode == "full" else INCREMENTAL_JOB
+    run_id = _execute(job, {INGEST_OP: {"config": {"mode": mode}}})
+    if any(job.name == "aruba_sync" for job in defs.jobs):
+        _execute("aruba_sync", {})
+    return run_id
+
+
+def _execute(job_name: str, ops: dict) -> str:
+    from dagster import DagsterInstance
+
+    from glp_pipeline.defs.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
     run_config = {
-        "ops": {INGEST_OP: {"config": {"mode": mode}}},
+        "ops": ops,
         # The run's events are in the UI; the terminal gets warnings and errors only.
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }

@@ -193,6 +193,7 @@ def test_demo_runs_on_the_embedded_postgres_and_the_simulator(glp, glp_home):
     try:
         assert result.exit_code == 0, result.output
         assert "simulator" in result.output
+        assert "Aruba Central:" in result.output and "devices in both" in result.output
         assert "300" in result.output
         status = glp("db", "status")
         assert "running" in status.output and "not running" not in status.output
@@ -202,10 +203,16 @@ def test_demo_runs_on_the_embedded_postgres_and_the_simulator(glp, glp_home):
             assert (
                 conn.execute("select sum(total_devices) from reporting.device_summary").fetchone()[0] == 300
             )
-            assert (
-                conn.execute("select count(*) from glp.sync_history where trigger = 'dagster'").fetchone()[0]
-                == 2
-            )
+            resources = conn.execute(
+                "select resource from glp.sync_history where trigger = 'dagster' order by 1"
+            ).fetchall()
+            expected = ["central_clients", "central_devices", "devices", "subscriptions"]
+            assert [r[0] for r in resources] == expected
+            # The Central simulator (same seed) served beside GreenLake's: the cross view is built.
+            both = conn.execute(
+                "select count(*) from reporting.device_platform_presence where presence = 'both'"
+            ).fetchone()[0]
+            assert 0 < both < 300
         # The read-only surfaces log in as the reader role itself on the embedded server: no way back.
         with psycopg.connect(reader_database_url(Settings(_env_file=None, glp_home=glp_home))) as conn:
             conn.execute("select set_config('role', 'none', false)")
