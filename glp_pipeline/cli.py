@@ -68,12 +68,13 @@ def _friendly_errors() -> Iterator[None]:
 
 
 def _setup_logging(settings: Settings) -> None:
-    """Warnings and errors on stderr by default (GLP_LOG_LEVEL=INFO or DEBUG for more). Libraries that
+    """Warnings and errors on stderr by default (GLP_LOG_LEVEL=INFO or DEBUG for more), as text or one JSON
+    object per line (GLP_LOG_FORMAT=json), secrets redacted either way (`glp_pipeline.logs`). Libraries that
     log every request (httpx, uvicorn, the embedded PostgreSQL wheel) stay quiet unless DEBUG is asked."""
+    from glp_pipeline import logs
+
     level = settings.glp_log_level.upper()
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logs.configure(level, settings.glp_log_format, logs.settings_secrets(settings), sys.stderr)
     if level != "DEBUG":
         for noisy in (
             "httpx",

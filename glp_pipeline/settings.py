@@ -230,6 +230,9 @@ class Settings(BaseSettings):
 
     # --- Logging ----------------------------------------------------------------------------------
     glp_log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
+    glp_log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json: one JSON object per line (time, level, logger, message)."
+    )
 
     # --- LLM providers (ask_database, chat): Anthropic first, OpenAI as the fallback ---------------
     anthropic_api_key: SecretStr | None = Field(default=None, description="Anthropic API key (Claude).")
