@@ -777,6 +777,81 @@ def db_url() -> None:
     console.print(redact_url(url) if settings.database_url else url, highlight=False, soft_wrap=True)
 
 
+@app.command("backup")
+def backup_database(
+    file: Annotated[Path, typer.Argument(help="The backup file to write (pg_dump custom format).")],
+) -> None:
+    """Back up GLP Sync's schemas (raw, glp, snapshots, staging, marts, reporting) with pg_dump."""
+    from glp_pipeline.database import database_url, redact_url
+    from glp_pipeline.dbdump import DumpError, backup
+
+    settings = get_settings()
+    _setup_logging(settings)
+    with _friendly_errors():
+        url = database_url(settings)
+        try:
+            result = backup(url, file)
+        except DumpError as exc:
+            raise _fail(str(exc)) from None
+    console.print(
+        f"backed up {', '.join(result.schemas)} of {redact_url(url)} to {result.path} "
+        f"({result.size / 1e6:.1f} MB, pg_dump {result.tool.major}); it holds secrets: keep it private",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("restore")
+def restore_database(
+    file: Annotated[Path, typer.Argument(help="A file written by `glp backup`.")],
+    clean: Annotated[
+        bool,
+        typer.Option("--clean", "--force", help="Replace GLP Sync's schemas when the database has them."),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before replacing data.")] = False,
+) -> None:
+    """Restore a `glp backup` file into the configured database (refuses to replace data without --clean)."""
+    from glp_pipeline.database import database_url, redact_url, uses_embedded
+    from glp_pipeline.dbdump import (
+        DumpError,
+        find_tool,
+        inspect_archive,
+        occupied_schemas,
+        restore,
+        server_major,
+    )
+
+    settings = get_settings()
+    _setup_logging(settings)
+    with _friendly_errors():
+        url = database_url(settings)
+        try:
+            if clean and not yes:
+                archive = inspect_archive(file, find_tool("pg_restore", server_major(url)))
+                occupied = occupied_schemas(url, archive.schemas)
+                if occupied:
+                    listing = ", ".join(f"{s} ({n})" for s, n in occupied.items())
+                    if not typer.confirm(
+                        f"Replace {listing} in {redact_url(url)} with the backup's data?", err=True
+                    ):
+                        raise _fail("nothing restored", code=1)
+            result = restore(
+                url,
+                file,
+                clean=clean,
+                reader_role=settings.glp_reader_role,
+                reader_login=uses_embedded(settings),
+            )
+        except DumpError as exc:
+            raise _fail(str(exc)) from None
+    replaced = f" (replaced {', '.join(result.dropped)})" if result.dropped else ""
+    console.print(
+        f"restored {', '.join(result.schemas)} into {redact_url(url)}{replaced}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @app.command("history")
 def show_history(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
     """Recent sync runs from the sync history table."""
