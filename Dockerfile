@@ -32,9 +32,10 @@ RUN groupadd --system --gid 10001 glp \
 
 WORKDIR /app
 
-# Dependencies first (a layer that changes only with uv.lock), exactly as locked, without the dev group.
+# Dependencies first (a layer that changes only with uv.lock), exactly as locked, without the dev group; with
+# the k8s extra (dagster-k8s), which the run pods of Dagster's K8sRunLauncher need (deploy/kubernetes).
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --locked --no-dev --no-install-project
+RUN uv sync --locked --no-dev --extra k8s --no-install-project
 
 # The project itself (installed editable: the code finds dbt_project/ and workspace.yaml beside it).
 COPY glp_pipeline ./glp_pipeline
@@ -43,7 +44,7 @@ COPY streamlit_app ./streamlit_app
 COPY dbt_project ./dbt_project
 COPY workspace.yaml ./
 COPY deploy/docker ./deploy/docker
-RUN uv sync --locked --no-dev
+RUN uv sync --locked --no-dev --extra k8s
 
 USER glp
 
