@@ -3,10 +3,14 @@ refused; DNS rebinding protection refuses a foreign Host."""
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 from starlette.testclient import TestClient
 
-from mcp_server.http import PATH, http_app
+from glp_pipeline.settings import get_settings
+from mcp_server.http import HEALTH_PATH, PATH, READY_PATH, http_app
 from mcp_server.server import build_server
 
 INITIALIZE = {
@@ -52,3 +56,48 @@ def test_loopback_without_a_token_is_served_but_a_foreign_host_header_is_not():
         assert client.post(PATH, json=INITIALIZE, headers=HEADERS).status_code == 200
         rebinding = client.post(PATH, json=INITIALIZE, headers=HEADERS | {"host": "evil.example:8010"})
         assert rebinding.status_code in (400, 403, 421)
+
+
+def test_healthz_answers_without_the_token_and_reveals_nothing_while_mcp_still_needs_it(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://glp:db-pw-77@127.0.0.1:9/glp")
+    with _client("0.0.0.0", "s3cret-token") as client:  # noqa: S104
+        health = client.get(HEALTH_PATH)
+        assert health.status_code == 200
+        assert health.json() == {"status": "ok"}
+        assert client.post(PATH, json=INITIALIZE, headers=HEADERS).status_code == 401
+        assert client.get("/healthz/../mcp").status_code in (401, 404)
+        # a probe arrives with the pod's address as Host: no DNS rebinding check on the probes
+        assert client.get(HEALTH_PATH, headers={"host": "10.1.2.3:8010"}).status_code == 200
+
+
+def test_readyz_is_503_when_the_database_is_down_and_200_when_it_answers(monkeypatch, database_url):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://glp:db-pw-77@127.0.0.1:9/glp")
+    get_settings.cache_clear()
+    with _client("0.0.0.0", "s3cret-token") as client:  # noqa: S104
+        started = time.monotonic()
+        down = client.get(READY_PATH)
+        assert down.status_code == 503 and down.json() == {"status": "unavailable"}
+        assert time.monotonic() - started < 3
+        assert "db-pw-77" not in down.text and "127.0.0.1" not in down.text
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    with _client("0.0.0.0", "s3cret-token") as client:  # noqa: S104
+        up = client.get(READY_PATH)
+        assert up.status_code == 200 and up.json() == {"status": "ok"}
+
+
+def test_readyz_gives_up_after_a_second_on_a_database_that_never_answers(monkeypatch):
+    """A server that accepts the connection and says nothing: 503 after the 1-second budget, not libpq's."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    try:
+        port = listener.getsockname()[1]
+        monkeypatch.setenv("DATABASE_URL", f"postgresql://glp:pw@127.0.0.1:{port}/glp?sslmode=disable")
+        get_settings.cache_clear()
+        with _client("127.0.0.1", None) as client:
+            started = time.monotonic()
+            assert client.get(READY_PATH).status_code == 503
+            assert time.monotonic() - started < 2.5
+    finally:
+        listener.close()
