@@ -90,7 +90,10 @@ def test_health_endpoints(config: dict) -> None:
     assert "/_stcore/health" in checks["dashboard"]
     assert "/server_info" in checks["dagster-webserver"]
     assert "liveness-check" in checks["dagster-daemon"]
-    assert ":8010" in checks["mcp"]
+    assert "127.0.0.1:8010/healthz" in checks["mcp"]
+    from mcp_server.http import HEALTH_PATH, PUBLIC_PATHS
+
+    assert HEALTH_PATH == "/healthz" and HEALTH_PATH in PUBLIC_PATHS  # answered without the token
 
 
 def test_glp_services_use_the_env_file_and_the_postgres_service(config: dict) -> None:

@@ -214,3 +214,7 @@ def test_plain_manifests_are_consistent() -> None:
     mcp = deployments["glp-mcp"]["spec"]["template"]["spec"]["containers"][0]
     assert mcp["args"][:4] == ["glp", "mcp", "--transport", "http"]
     assert [ref["secretRef"]["name"] for ref in mcp["envFrom"]] == ["glp-sync-reader"]  # reader only
+    assert (mcp["livenessProbe"]["httpGet"]["path"], mcp["readinessProbe"]["httpGet"]["path"]) == (
+        "/healthz",
+        "/readyz",
+    )
