@@ -215,3 +215,32 @@ def test_healthcheck_script(tmp_path: Path) -> None:
         closed = free.getsockname()[1]
     with pytest.raises(ConnectionRefusedError):
         check(f"tcp://127.0.0.1:{closed}", timeout=1)
+
+
+def test_entrypoint_writes_glps_dagster_yaml_and_passes_the_storage_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from glp_pipeline.orchestration import DAGSTER_YAML, PG_URL_VARIABLE
+    from glp_pipeline.settings import get_settings
+
+    entrypoint = _load("entrypoint")
+    target = tmp_path / "glp" / "dbt" / "target"
+    target.mkdir(parents=True)
+    (target / "manifest.json").write_text("{}")
+    (target / "parse-vars.json").write_text("{}")  # parsed with other vars than these settings give
+    monkeypatch.setenv("GLP_HOME", str(tmp_path / "glp"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://glp:pw-4@postgres:5432/glp")
+    calls: list[tuple] = []
+    monkeypatch.setattr(entrypoint.os, "execvpe", lambda *args: calls.append(args))
+    get_settings.cache_clear()
+    try:
+        entrypoint.main(["dagster-daemon", "run"])
+    finally:
+        get_settings.cache_clear()
+    ((program, argv, env),) = calls
+    assert (program, argv) == ("dagster-daemon", ["dagster-daemon", "run"])
+    assert (tmp_path / "dagster" / "dagster.yaml").read_text() == DAGSTER_YAML
+    assert "pw-4" not in DAGSTER_YAML
+    assert env[PG_URL_VARIABLE] == "postgresql+psycopg2://glp:pw-4@postgres:5432/glp?sslmode=prefer"
+    assert not (target / "manifest.json").exists()  # parsed again by the code location
