@@ -44,7 +44,9 @@ COPY streamlit_app ./streamlit_app
 COPY dbt_project ./dbt_project
 COPY workspace.yaml ./
 COPY deploy/docker ./deploy/docker
-RUN uv sync --locked --no-dev --extra k8s
+RUN uv sync --locked --no-dev --extra k8s \
+    && python -m compileall -q glp_pipeline mcp_server streamlit_app deploy/docker
+# (the services cannot write bytecode into the root-owned /app; every Dagster subprocess imports this code)
 
 USER glp
 
