@@ -814,9 +814,8 @@ def restore_database(
     from glp_pipeline.database import database_url, redact_url, uses_embedded
     from glp_pipeline.dbdump import (
         DumpError,
-        find_tool,
-        inspect_archive,
         occupied_schemas,
+        open_archive,
         restore,
         server_major,
     )
@@ -827,7 +826,7 @@ def restore_database(
         url = database_url(settings)
         try:
             if clean and not yes:
-                archive = inspect_archive(file, find_tool("pg_restore", server_major(url)))
+                _, archive = open_archive(file, server_major(url))
                 occupied = occupied_schemas(url, archive.schemas)
                 if occupied:
                     listing = ", ".join(f"{s} ({n})" for s, n in occupied.items())

@@ -110,6 +110,11 @@ def find_tool(name: str, server_major: int, candidates: list[Path] | None = None
     """The `pg_dump`/`pg_restore` to use with a server of this major version: of those whose major version is
     at least the server's, the closest to it (the embedded wheel's first on a tie, then PATH, then
     /usr/lib/postgresql/*/bin). A DumpError names what was found and what to install otherwise."""
+    return find_tools(name, server_major, candidates)[0]
+
+
+def find_tools(name: str, server_major: int, candidates: list[Path] | None = None) -> list[Tool]:
+    """Every usable `name`, best first (see `find_tool`)."""
     usable: list[Tool] = []
     seen: list[str] = []
     for path in _candidates(name) if candidates is None else candidates:
@@ -120,7 +125,7 @@ def find_tool(name: str, server_major: int, candidates: list[Path] | None = None
         if major >= server_major:
             usable.append(Tool(path, major))
     if usable:
-        return min(usable, key=lambda t: t.major)
+        return sorted(usable, key=lambda t: t.major)  # stable: the discovery order breaks ties
     found = ", ".join(seen) if seen else f"no {name} at all"
     raise DumpError(
         f"{name} must be at least version {server_major} for this PostgreSQL {server_major} server; found "
@@ -248,6 +253,22 @@ def inspect_archive(path: Path, tool: Tool) -> Archive:
     return Archive(ours, by.group(1) if by else None)
 
 
+def open_archive(path: Path, server_major: int) -> tuple[Tool, Archive]:
+    """The closest usable pg_restore that reads this backup (a newer one when an archive written by a newer
+    pg_dump is too new for it), and what the backup holds."""
+    tools = find_tools("pg_restore", server_major)
+    first_error: DumpError | None = None
+    for tool in tools:
+        try:
+            return tool, inspect_archive(path, tool)
+        except DumpError as exc:
+            if "cannot be read by pg_restore" not in str(exc):
+                raise
+            first_error = first_error or exc
+    assert first_error is not None
+    raise first_error
+
+
 def occupied_schemas(url: str, schemas: tuple[str, ...]) -> dict[str, int]:
     """Of these schemas, those that exist with something in them: {schema: relations in it}."""
     occupied: dict[str, int] = {}
@@ -282,8 +303,7 @@ def restore(
     role to create when missing (with LOGIN when `reader_login`: the embedded server) and grant marts and
     reporting to."""
     major = server_major(url)
-    tool = find_tool("pg_restore", major)
-    archive = inspect_archive(source, tool)
+    tool, archive = open_archive(source, major)
     occupied = occupied_schemas(url, archive.schemas)
     if occupied and not clean:
         listing = ", ".join(f"{s} ({n} tables and views)" for s, n in occupied.items())

@@ -178,3 +178,17 @@ def test_the_password_goes_through_the_environment_and_never_into_a_message(sync
         restore(url.replace("/glp_test", "/no_such_db_glp_test"), tmp_path / "b.dump")
     assert "pw-s3cret-42" not in str(caught.value)
     assert os.environ.get("PGPASSWORD") is None
+
+
+def test_restore_into_an_older_server_uses_a_pg_restore_that_reads_the_archive(backup_file, monkeypatch):
+    """For a PostgreSQL 15 server the closest client is 15, which cannot read an archive pg_dump 18 wrote:
+    the next usable one (18) is taken."""
+    from glp_pipeline import dbdump
+
+    embedded = dbdump.find_tool("pg_restore", 18)
+    old = Path("/usr/bin/pg_restore")
+    if not old.exists() or dbdump._tool_major(old) != 15:
+        pytest.skip("needs /usr/bin/pg_restore 15")
+    monkeypatch.setattr(dbdump, "_candidates", lambda name: [old, embedded.path])
+    tool, archive = dbdump.open_archive(backup_file, 15)
+    assert tool.major == 18 and "marts" in archive.schemas
