@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
@@ -170,21 +170,23 @@ def materialize_all(mode: str = "full") -> str:
 
     The environment (DAGSTER_HOME, GLP_DAGSTER_PG_URL, DATABASE_URL, GLP_*, ARUBA_*) must be set before the
     call: the code location reads the settings when it is first imported."""
-    from glp_pipeline.defs.definitions import defs
+    from glp_pipeline.defs.definitions import build_definitions
     from glp_pipeline.defs.ingest import INGEST_OP
     from glp_pipeline.defs.schedules import FULL_JOB, INCREMENTAL_JOB
+    from glp_pipeline.settings import get_settings
 
+    # Built now, from the environment as it is (not the module-level `defs` of an earlier import, whose
+    # assets and dbt manifest may predate e.g. the Aruba settings).
+    defs = build_definitions(get_settings())
     job = FULL_JOB if mode == "full" else INCREMENTAL_JOB
-    run_id = _execute(job, {INGEST_OP: {"config": {"mode": mode}}})
+    run_id = _execute(defs, job, {INGEST_OP: {"config": {"mode": mode}}})
     if any(job.name == "aruba_sync" for job in defs.jobs):
-        _execute("aruba_sync", {})
+        _execute(defs, "aruba_sync", {})
     return run_id
 
 
-def _execute(job_name: str, ops: dict) -> str:
+def _execute(defs: Any, job_name: str, ops: dict) -> str:
     from dagster import DagsterInstance
-
-    from glp_pipeline.defs.definitions import defs
 
     job = defs.resolve_job_def(job_name)
     run_config = {

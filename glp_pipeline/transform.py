@@ -87,6 +87,16 @@ def check_raw_tables(url: str) -> None:
         )
 
 
+VARS_FILE = "glp_vars.json"
+"""Beside the manifest: the `--vars` it was parsed with (which models exist depends on them)."""
+
+
+def parsed_vars(target: Path) -> str | None:
+    """The `--vars` of the last dbt command that wrote the manifest in `target`, if known."""
+    path = target / VARS_FILE
+    return path.read_text() if path.exists() else None
+
+
 def dbt_vars(settings: Settings) -> str:
     """The `--vars` of every dbt invocation (parse included, so that a build reuses its parse).
 
@@ -114,6 +124,9 @@ def run_dbt(args: list[str], settings: Settings, url: str | None = None, quiet: 
         flags += ["--vars", dbt_vars(settings)]
     with environment_overrides(env):
         result = dbtRunner().invoke([*args, *flags])
+    if result.exception is None and "--vars" in args + flags:
+        variables = (args + flags)[(args + flags).index("--vars") + 1]
+        (settings.glp_home / "dbt" / "target" / VARS_FILE).write_text(variables)
     report = BuildReport(success=bool(result.success))
     if result.exception is not None:
         report.failures.append(_first_line(result.exception))

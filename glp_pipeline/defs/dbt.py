@@ -35,6 +35,7 @@ from glp_pipeline.transform import (
     check_raw_tables,
     dbt_environment,
     dbt_vars,
+    parsed_vars,
     run_dbt,
 )
 
@@ -48,10 +49,13 @@ KEEP_RUN_TARGETS = 20
 """Each dbt invocation writes its artifacts to its own directory; keep the newest ones for debugging."""
 
 
-def manifest_is_current(project: DbtProject) -> bool:
-    """The manifest exists and is newer than every file of the dbt project."""
+def manifest_is_current(project: DbtProject, variables: str | None = None) -> bool:
+    """The manifest exists, is newer than every file of the dbt project, and was parsed with `variables`
+    (dbt's `--vars`: which models exist depends on them, e.g. Aruba Central's only when it is configured)."""
     manifest = project.manifest_path
     if not manifest.exists():
+        return False
+    if variables is not None and parsed_vars(Path(project.target_path)) != variables:
         return False
     built = manifest.stat().st_mtime
     for path in DBT_PROJECT_DIR.rglob("*"):
@@ -78,7 +82,7 @@ def build_dbt_project(settings: Settings) -> DbtProject:
         profiles_dir=DBT_PROJECT_DIR,
         target_path=settings.glp_home / "dbt" / "target",
     )
-    if not manifest_is_current(project):
+    if not manifest_is_current(project, dbt_vars(settings)):
         # The same vars as a build, so that the build can reuse this parse (dbt re-parses when vars change).
         args = ["parse", "--vars", dbt_vars(settings)]
         report = run_dbt(args, settings, url=_parse_url(settings))
