@@ -916,7 +916,8 @@ def mcp(
 
     token = settings.glp_mcp_token.get_secret_value() if settings.glp_mcp_token else None
     try:
-        app_ = http_app(server, host=host, port=port, token=token)
+        allowed = tuple(h.strip() for h in settings.glp_mcp_allowed_hosts.split(",") if h.strip())
+        app_ = http_app(server, host=host, port=port, token=token, allowed_hosts=allowed)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     err_console.print(f"MCP server on http://{host}:{port}/mcp{' (bearer token required)' if token else ''}")

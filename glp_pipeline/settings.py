@@ -227,6 +227,12 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token `glp mcp --transport http` requires (unless bound to loopback).",
     )
+    glp_mcp_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated host names clients use to reach `glp mcp --transport http` besides the "
+        "address it is bound to (e.g. `mcp` in Docker Compose, the Service name in Kubernetes): DNS "
+        "rebinding protection refuses other Host headers.",
+    )
 
     # --- Logging ----------------------------------------------------------------------------------
     glp_log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")

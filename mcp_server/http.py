@@ -93,15 +93,23 @@ class BearerTokenMiddleware:
         await self.app(scope, receive, send)
 
 
-def http_app(server: MCPServer, *, host: str, port: int, token: str | None) -> Starlette:
+def http_app(
+    server: MCPServer, *, host: str, port: int, token: str | None, allowed_hosts: tuple[str, ...] = ()
+) -> Starlette:
     """The server's streamable HTTP app at `/mcp`, with `/healthz` and `/readyz`. Raises ValueError when it
-    would be reachable from other machines without a token."""
+    would be reachable from other machines without a token.
+
+    DNS rebinding protection admits the Host headers of the address it is bound to, plus `allowed_hosts`
+    (`GLP_MCP_ALLOWED_HOSTS`): the names clients use to reach it behind Compose or Kubernetes (`mcp`,
+    `glp-mcp.glp.svc`), with or without the port."""
     if host not in LOOPBACK and not token:
         raise ValueError(
             f"Serving MCP over HTTP on {host} needs a bearer token: set GLP_MCP_TOKEN (e.g. "
             "`openssl rand -hex 32`) and give it to the assistant, or bind to 127.0.0.1."
         )
     hosts = [host, f"{host}:{port}"] + ([f"{name}:{port}" for name in LOOPBACK] if host in LOOPBACK else [])
+    for name in allowed_hosts:
+        hosts += [name] if ":" in name else [name, f"{name}:{port}"]
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=hosts,

@@ -58,6 +58,16 @@ def test_loopback_without_a_token_is_served_but_a_foreign_host_header_is_not():
         assert rebinding.status_code in (400, 403, 421)
 
 
+def test_service_names_in_glp_mcp_allowed_hosts_are_admitted_and_others_not():
+    """Behind Compose or Kubernetes clients reach the server by its service name, not its bind address."""
+    app = http_app(build_server(), host="0.0.0.0", port=8010, token="t0ken", allowed_hosts=("mcp",))  # noqa: S104
+    auth = HEADERS | {"authorization": "Bearer t0ken"}
+    with TestClient(app, base_url="http://0.0.0.0:8010") as client:
+        assert client.post(PATH, json=INITIALIZE, headers=auth | {"host": "mcp:8010"}).status_code == 200
+        other = client.post(PATH, json=INITIALIZE, headers=auth | {"host": "evil.example:8010"})
+        assert other.status_code in (400, 403, 421)
+
+
 def test_healthz_answers_without_the_token_and_reveals_nothing_while_mcp_still_needs_it(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://glp:db-pw-77@127.0.0.1:9/glp")
     with _client("0.0.0.0", "s3cret-token") as client:  # noqa: S104
