@@ -221,6 +221,11 @@ class Settings(BaseSettings):
     glp_dashboard_password: SecretStr | None = Field(
         default=None, description="When set, the dashboard shows nothing before this password is entered."
     )
+    glp_dashboard_require_login: bool = Field(
+        default=False,
+        description="Refuse to show anything unless a login is configured (GLP_DASHBOARD_PASSWORD or OIDC): "
+        "what a deployment sets, so that a forgotten password leaves the dashboard closed, not open.",
+    )
 
     # --- MCP server ---------------------------------------------------------------------------------
     glp_mcp_token: SecretStr | None = Field(

@@ -59,14 +59,27 @@ def _password_entered() -> bool:
     return dashboard_password() is None or bool(st.session_state.get(AUTH_KEY))
 
 
+def _login_missing() -> bool:
+    """A deployment requires a login (GLP_DASHBOARD_REQUIRE_LOGIN) and none is configured."""
+    required = get_settings().glp_dashboard_require_login
+    return required and oidc_providers() is None and not dashboard_password()
+
+
 def is_authenticated() -> bool:
-    """Every configured gate passed: the OIDC sign-in and the dashboard password (either, both or none)."""
-    return _oidc_signed_in() and _password_entered()
+    """Every configured gate passed: the OIDC sign-in and the dashboard password (either, both or none; none
+    is refused when GLP_DASHBOARD_REQUIRE_LOGIN is set)."""
+    return not _login_missing() and _oidc_signed_in() and _password_entered()
 
 
 def login_page() -> None:
     """The only thing shown before login: the identity provider's sign-in, then the password form."""
     st.title("GLP Sync")
+    if _login_missing():
+        st.error(
+            "This dashboard requires a login and none is configured: set GLP_DASHBOARD_PASSWORD, or an OIDC "
+            "provider in .streamlit/secrets.toml (`[auth]`), then restart it."
+        )
+        return
     if not _oidc_signed_in():
         st.write("Sign in to see the inventory.")
         for provider in oidc_providers() or []:

@@ -67,6 +67,10 @@ def test_only_the_dashboard_is_published_by_default(config: dict) -> None:
     assert [(p["target"], p["published"]) for p in published["dashboard"]] == [(8501, "8501")]
 
 
+def test_the_published_dashboard_requires_a_login(config: dict) -> None:
+    assert config["services"]["dashboard"]["environment"]["GLP_DASHBOARD_REQUIRE_LOGIN"] == "true"
+
+
 def test_publish_local_override_binds_loopback_only(tmp_path: Path) -> None:
     result = compose_config(tmp_path, PUBLISH_LOCAL)
     assert result.returncode == 0, result.stderr

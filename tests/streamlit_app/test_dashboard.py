@@ -243,6 +243,19 @@ def test_password_gate(app, db, monkeypatch):
     assert _metrics(app)["Devices"] == str(len(db.sim.devices()))
 
 
+def test_a_deployment_that_requires_a_login_stays_closed_without_one(app, monkeypatch):
+    monkeypatch.setenv("GLP_DASHBOARD_REQUIRE_LOGIN", "true")
+    app.run()
+    assert not app.exception
+    assert not app.metric and not app.dataframe and not app.text_input
+    assert any("requires a login" in e.value for e in app.error)
+
+    monkeypatch.setenv("GLP_DASHBOARD_PASSWORD", "s3cret")
+    get_settings.cache_clear()
+    app.run()
+    assert [t.label for t in app.text_input] == ["Password"] and not app.metric
+
+
 def test_device_export_holds_every_filtered_row(app, db):
     at = _open(app, "pages/devices.py")
     kind = sorted({d["deviceType"] for d in db.sim.devices()})[0]
