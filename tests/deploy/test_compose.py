@@ -182,16 +182,6 @@ def _load(name: str):
     return module
 
 
-def test_entrypoint_drops_a_manifest_parsed_with_other_vars(tmp_path: Path) -> None:
-    stale = _load("entrypoint").stale_manifest
-    assert not stale(tmp_path, "{}")  # nothing parsed yet
-    (tmp_path / "manifest.json").write_text("{}")
-    assert stale(tmp_path, '{"aruba_enabled": false}')  # no record of the build's vars
-    (tmp_path / "parse-vars.json").write_text('{"aruba_enabled": false}')
-    assert not stale(tmp_path, '{"aruba_enabled": false}')
-    assert stale(tmp_path, '{"aruba_enabled": true}')
-
-
 def test_healthcheck_script(tmp_path: Path) -> None:
     check = _load("healthcheck").check
 
@@ -228,10 +218,6 @@ def test_entrypoint_writes_glps_dagster_yaml_and_passes_the_storage_url(
     from glp_pipeline.settings import get_settings
 
     entrypoint = _load("entrypoint")
-    target = tmp_path / "glp" / "dbt" / "target"
-    target.mkdir(parents=True)
-    (target / "manifest.json").write_text("{}")
-    (target / "parse-vars.json").write_text("{}")  # parsed with other vars than these settings give
     monkeypatch.setenv("GLP_HOME", str(tmp_path / "glp"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     monkeypatch.setenv("DATABASE_URL", "postgresql://glp:pw-4@postgres:5432/glp")
@@ -247,4 +233,3 @@ def test_entrypoint_writes_glps_dagster_yaml_and_passes_the_storage_url(
     assert (tmp_path / "dagster" / "dagster.yaml").read_text() == DAGSTER_YAML
     assert "pw-4" not in DAGSTER_YAML
     assert env[PG_URL_VARIABLE] == "postgresql+psycopg2://glp:pw-4@postgres:5432/glp?sslmode=prefer"
-    assert not (target / "manifest.json").exists()  # parsed again by the code location
