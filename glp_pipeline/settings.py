@@ -216,6 +216,12 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:3000",
         description="The Dagster webserver, which the dashboard links runs to and launches 'sync now' on.",
     )
+    glp_dagster_public_url: str | None = Field(
+        default=None,
+        description="The Dagster UI's address as browsers reach it, for the dashboard's run links, when it "
+        "differs from GLP_DAGSTER_URL (e.g. behind a proxy, while the dashboard launches runs on the "
+        "internal address). Unset: GLP_DAGSTER_URL.",
+    )
 
     # --- Dashboard ---------------------------------------------------------------------------------
     glp_dashboard_password: SecretStr | None = Field(

@@ -10,7 +10,8 @@ from streamlit_app import common
 
 st.title("Sync")
 url, config = common.connection()
-dagster_url = get_settings().glp_dagster_url
+dagster_url = get_settings().glp_dagster_url  # where runs are launched
+ui_url = get_settings().glp_dagster_public_url or dagster_url  # what a browser can open
 
 # --- sync now: the Dagster job the schedules run, launched on the Dagster webserver -------------------------
 with st.container(border=True):
@@ -35,12 +36,10 @@ with st.container(border=True):
         launched_mode, run_id = launched
         st.success(
             f"The {launched_mode} sync is queued in Dagster as run `{run_id[:8]}`: "
-            f"[follow it in the Dagster UI]({run_link(dagster_url, run_id)}). Its rows appear below once it "
+            f"[follow it in the Dagster UI]({run_link(ui_url, run_id)}). Its rows appear below once it "
             "starts (Dagster runs one sync at a time); the dashboard shows the new data after the dbt build."
         )
-    st.caption(
-        f"Dagster UI: [{dagster_url}]({dagster_url}) (schedules, lineage, checks and every run's log)."
-    )
+    st.caption(f"Dagster UI: [{ui_url}]({ui_url}) (schedules, lineage, checks and every run's log).")
 
 # --- history ------------------------------------------------------------------------------------------------
 limit = int(st.number_input("Runs to show", min_value=1, max_value=1000, value=20, step=10))
@@ -81,7 +80,7 @@ columns = [
 ]
 df = common.frame(runs)
 if "dagster_run_id" in df.columns:
-    df["dagster_run"] = [run_link(dagster_url, r) if r else None for r in df["dagster_run_id"]]
+    df["dagster_run"] = [run_link(ui_url, r) if r else None for r in df["dagster_run_id"]]
 st.dataframe(
     df[[c for c in columns if c in df.columns]],
     hide_index=True,

@@ -292,3 +292,13 @@ def test_device_tag_filter_narrows_the_rows(app, db):
     value = with_tag[0]["tags"][key]
     at.text_input(key="dev_tag_value").input(value).run()
     assert _caption_total(at) == sum(1 for d in with_tag if d["tags"][key] == value)
+
+
+def test_sync_page_links_to_the_dagster_ui_browsers_can_reach(app, monkeypatch):
+    """Deployed, the dashboard launches runs on the internal webserver and links to its public address."""
+    monkeypatch.setenv("GLP_DAGSTER_URL", "http://dagster-webserver:3000")
+    monkeypatch.setenv("GLP_DAGSTER_PUBLIC_URL", "https://dagster.example.com")
+    get_settings.cache_clear()
+    at = _open(app, "pages/sync.py")
+    text = " ".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+    assert "https://dagster.example.com" in text and "dagster-webserver" not in text
