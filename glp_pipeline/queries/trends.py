@@ -30,7 +30,8 @@ def expiry_timeline(url: str, config: QueryConfig = DEFAULT_CONFIG) -> list[dict
         url,
         config,
         "select expiry_month, subscriptions_ending, quantity_ending, devices_affected"
-        " from reporting.expiry_timeline order by expiry_month",
+        " from reporting.expiry_timeline"
+        " where expiry_month >= date_trunc('month', now() at time zone 'UTC')::date order by expiry_month",
     )
 
 

@@ -1,3 +1,8 @@
+{#- A table, not a view: it counts the live devices of every subscription, and its inputs only change when
+    dbt builds. Months are those from the build's month on; the query layer leaves out any that have passed
+    since (`expiry_month >= this month`). -#}
+{{ config(materialized='table') }}
+
 with subscriptions as (
 
     select * from {{ ref('subscriptions') }}
