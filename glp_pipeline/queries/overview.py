@@ -75,19 +75,21 @@ def overview(url: str, config: QueryConfig = DEFAULT_CONFIG) -> Overview:
             "  where removed_at >= now() - interval '7 days' and is_removed) as removed_7d"
             " from reporting.device_summary"
         ).fetchone()
+        # Subscriptions by status and the licences of the live ones from the summary dbt builds (per type
+        # and status); what ends soon through the ends_at index of reporting.subscription_coverage.
         by_status = conn.execute(
-            "select subscription_status as status, count(*) as n from marts.subscriptions"
-            " where not is_removed group by 1 order by 1"
+            "select subscription_status as status, sum(subscriptions)::bigint as n"
+            " from reporting.subscription_summary group by 1 order by 1"
         ).fetchall()
         expiring = conn.execute(
-            "select w as days, (select count(*) from marts.subscriptions where not is_removed"
+            "select w as days, (select count(*) from reporting.subscription_coverage where not is_removed"
             "  and ends_at >= now() and ends_at < now() + make_interval(days => w)) as n"
             " from unnest(%s::int[]) as w",
             (list(EXPIRY_WINDOWS),),
         ).fetchall()
         util = conn.execute(
-            "select coalesce(sum(used_quantity), 0) as used, coalesce(sum(quantity), 0) as total"
-            " from marts.subscriptions where not is_removed and subscription_status = 'STARTED'"
+            "select coalesce(sum(used_quantity), 0) as used, coalesce(sum(total_quantity), 0) as total"
+            " from reporting.subscription_summary where subscription_status = 'STARTED'"
         ).fetchone()
     assert d is not None and util is not None
     return Overview(
