@@ -132,7 +132,7 @@ def search_devices(
     page_query = _page_query(where, rank, ordering)
     if not (text or include_removed or application_id or tag or tier or expiring_within_days is not None):
         # Only type, region and assignment: the total is a sum over the summary dbt builds (a few hundred
-        # rows), not a count of most of marts.devices. Read in the same snapshot as the page.
+        # rows), not a count of most of marts.devices.
         count = Where()
         if device_type is not None:
             count.add("device_type = %s", device_type)
@@ -140,12 +140,8 @@ def search_devices(
             count.add("region = %s", region)
         column = {None: "total_devices", True: "assigned_devices", False: "unassigned_devices"}[assigned]
         summary = sql.SQL("select coalesce(sum({}), 0)::bigint as n from reporting.device_summary where {}")
-        with read_only_connection(url, config) as conn, conn.transaction():
-            total = conn.execute(summary.format(sql.Identifier(column), count.sql()), count.params).fetchone()
-            rows = conn.execute(page_query, [*where.params, page_size, (page - 1) * page_size]).fetchall()
-        for row in rows:
-            row["rank"] = float(row["rank"])
-        return Page(items=rows, total=int(total["n"]), page=page, page_size=page_size)  # type: ignore[index]
+        count_query = summary.format(sql.Identifier(column), count.sql())
+        return _counted_page(url, config, count_query, count.params, where, page, page_size, page_query)
     count_query = sql.SQL("select count(*) as n from marts.devices d where {}").format(where.sql())
     return fetch_page(url, config, count_query, page_query, where, rank_params, page, page_size)
 
@@ -170,18 +166,22 @@ def _counted_page(
     where: Where,
     page: int,
     page_size: int,
+    page_query: sql.Composable | None = None,
 ) -> Page:
-    """One page of live devices in serial number order, with a total read from a summary table dbt builds
-    (`count_query`): counting the matches in `marts.devices` would read most of it. Both are read in one
-    snapshot, and the summary is rebuilt with the marts, so they agree."""
-    ordering = order_by("serial_number", DEVICE_SORTS, "d.device_id", descending=False)
+    """One page of live devices (`page_query`, by default in serial number order), with a total read from a
+    summary table dbt builds (`count_query`): counting the matches in `marts.devices` would read most of
+    it. Both are read in one snapshot, and the summary is rebuilt with the marts, so they agree."""
+    if page_query is None:
+        ordering = order_by("serial_number", DEVICE_SORTS, "d.device_id", descending=False)
+        page_query = _page_query(where, None, ordering)
     with read_only_connection(url, config) as conn, conn.transaction():
         total = int(conn.execute(count_query, count_params).fetchone()["n"])  # type: ignore[index]
         rows: list[dict[str, Any]] = []
         if (page - 1) * page_size < total:  # past the end (or nothing to find): no need to look
-            rows = conn.execute(
-                _page_query(where, None, ordering), [*where.params, page_size, (page - 1) * page_size]
-            ).fetchall()
+            rows = conn.execute(page_query, [*where.params, page_size, (page - 1) * page_size]).fetchall()
+    for row in rows:
+        if "rank" in row:
+            row["rank"] = float(row["rank"])
     return Page(items=rows, total=total, page=page, page_size=page_size)
 
 
