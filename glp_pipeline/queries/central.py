@@ -7,6 +7,8 @@ layer: parameterised SQL, read-only connections as the reader role, sort columns
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from psycopg import errors, sql
@@ -38,14 +40,20 @@ _CLIENT_SORTS = {
 _PRESENCE_SORTS = {"serial_number": "serial_number", "central_site_name": "central_site_name"}
 
 
-def _read(url: str, config: QueryConfig, query: str, params: Any = None) -> list[dict[str, Any]]:
+@contextmanager
+def _central_tables() -> Iterator[None]:
+    """A relation that is missing means Central's models were never built: say how to build them."""
     try:
-        with read_only_connection(url, config) as conn:
-            return conn.execute(query, params or []).fetchall()  # type: ignore[arg-type]
+        yield
     except QueryError as exc:
         if isinstance(exc.__cause__, errors.UndefinedTable | errors.InvalidSchemaName):
             raise QueryError(NOT_BUILT) from exc
         raise
+
+
+def _read(url: str, config: QueryConfig, query: str, params: Any = None) -> list[dict[str, Any]]:
+    with _central_tables(), read_only_connection(url, config) as conn:
+        return conn.execute(query, params or []).fetchall()  # type: ignore[arg-type]
 
 
 def _page(
@@ -55,14 +63,9 @@ def _page(
     source = sql.SQL(relation)  # type: ignore[arg-type]  # fixed names from this module
     count = sql.SQL("select count(*) as n from {} where {}").format(source, where.sql())
     rows = sql.SQL("select * from {} where {} {} limit %s offset %s").format(source, where.sql(), order)
-    try:
-        with read_only_connection(url, config) as conn, conn.transaction():
-            total = conn.execute(count, where.params).fetchone()["n"]  # type: ignore[index]
-            items = conn.execute(rows, [*where.params, size, (page - 1) * size]).fetchall()
-    except QueryError as exc:
-        if isinstance(exc.__cause__, errors.UndefinedTable | errors.InvalidSchemaName):
-            raise QueryError(NOT_BUILT) from exc
-        raise
+    with _central_tables(), read_only_connection(url, config) as conn, conn.transaction():
+        total = conn.execute(count, where.params).fetchone()["n"]  # type: ignore[index]
+        items = conn.execute(rows, [*where.params, size, (page - 1) * size]).fetchall()
     return Page(items=items, total=total, page=page, page_size=size)
 
 
