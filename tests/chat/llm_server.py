@@ -12,9 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from glp_pipeline.simulator.server import SimulatorServer
-from tests.chat.fake_llm import ANTHROPIC_HOST, FakeLLM
+from tests.chat.fake_llm import ANTHROPIC_HOST, FakeLLM, Seen, Turn
 
 ANTHROPIC_KEY = "sk-ant-loopback-test-key"
+BY_TYPE = "select device_type, count(*) as devices from reporting.active_devices group by 1 order by 1"
 HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "content-encoding"}
 
 
@@ -50,3 +51,9 @@ def serve(fake: FakeLLM) -> Iterator[dict[str, str]]:
         }
     finally:
         server.stop()
+
+
+def answer_by_type(seen: Seen) -> Turn:
+    """The scripted model's answer from the `run_query` result of BY_TYPE it was sent: `TYPE=n, ...`."""
+    rows = seen.result("run_query")["rows"]
+    return Turn("By type: " + ", ".join(f"{r['device_type']}={r['devices']}" for r in rows) + ".")

@@ -11,19 +11,12 @@ from typer.testing import CliRunner
 from glp_pipeline.cli import app
 from glp_pipeline.settings import get_settings
 from tests.chat import llm_server
-from tests.chat.fake_llm import FakeLLM, Seen, Turn
-
-BY_TYPE = "select device_type, count(*) as devices from reporting.active_devices group by 1 order by 1"
+from tests.chat.fake_llm import FakeLLM, Turn
 
 
 @pytest.fixture(scope="module")
 def db(synced_database):
     return synced_database(devices=150, subscriptions=40, seed=9)
-
-
-def _answer(seen: Seen) -> Turn:
-    rows = seen.result("run_query")["rows"]
-    return Turn("By type: " + ", ".join(f"{r['device_type']}={r['devices']}" for r in rows) + ".")
 
 
 @pytest.fixture
@@ -40,7 +33,11 @@ def glp(db, tmp_path):
 
 def test_a_question_is_answered_with_the_tools_and_the_conversation_resumes(glp, db):
     fake = FakeLLM(
-        turns=[Turn("Counting.", [("run_query", {"sql": BY_TYPE})]), _answer, Turn("Still the same.")]
+        turns=[
+            Turn("Counting.", [("run_query", {"sql": llm_server.BY_TYPE})]),
+            llm_server.answer_by_type,
+            Turn("Still the same."),
+        ]
     )
     with llm_server.serve(fake) as env:
         first = glp("How many devices of each type?", env=env)

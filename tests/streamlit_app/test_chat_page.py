@@ -13,10 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from glp_pipeline.settings import get_settings
 from tests.chat import llm_server
-from tests.chat.fake_llm import FakeLLM, Seen, Turn
+from tests.chat.fake_llm import FakeLLM, Turn
 
 APP = Path(__file__).resolve().parents[2] / "streamlit_app" / "app.py"
-BY_TYPE = "select device_type, count(*) as devices from reporting.active_devices group by 1 order by 1"
 
 
 @pytest.fixture(scope="module")
@@ -35,18 +34,17 @@ def _open(db, monkeypatch, tmp_path, env: dict[str, str]) -> AppTest:
     return at
 
 
-def _answer(seen: Seen) -> Turn:
-    rows = seen.result("run_query")["rows"]
-    return Turn("By type: " + ", ".join(f"{r['device_type']}={r['devices']}" for r in rows) + ".")
-
-
 def _markdown(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
 
 def test_ask_see_the_sql_resume_rename_and_delete(db, monkeypatch, tmp_path):
     fake = FakeLLM(
-        turns=[Turn("Counting.", [("run_query", {"sql": BY_TYPE})]), _answer, Turn("Same as before.")]
+        turns=[
+            Turn("Counting.", [("run_query", {"sql": llm_server.BY_TYPE})]),
+            llm_server.answer_by_type,
+            Turn("Same as before."),
+        ]
     )
     with llm_server.serve(fake) as env:
         at = _open(db, monkeypatch, tmp_path, env)
@@ -56,7 +54,7 @@ def test_ask_see_the_sql_resume_rename_and_delete(db, monkeypatch, tmp_path):
         text = _markdown(at)
         assert all(f"{t}={n}" in text for t, n in expected.items()), text
         assert "How many devices of each type?" in text
-        assert any(BY_TYPE in c.value for c in at.code), "the tool's SQL is shown"
+        assert any(llm_server.BY_TYPE in c.value for c in at.code), "the tool's SQL is shown"
         assert [e.label for e in at.expander if e.label.startswith("run_query")]
         titles = [b.label for b in at.sidebar.button if b.key and b.key.startswith("chat_open_")]
         assert titles == ["How many devices of each type?"]
